@@ -1,0 +1,21 @@
+import { z } from 'zod';
+
+/** Keys every account section may carry, whatever its protocol. */
+export const commonAccountShape = {
+  /** Shown as {LABEL} in remote_nick_format; defaults to the protocol name. */
+  label: z.string().min(1).optional(),
+  /** Overrides general.remote_nick_format for messages sent to this account. */
+  remote_nick_format: z.string().optional(),
+  /** Outbound queue bounds for this account's channels; default from [general]. */
+  queue_max_messages: z.number().int().positive().optional(),
+  queue_max_age_seconds: z.number().int().positive().optional(),
+};
+
+/** A regex given as a string in TOML; compiled here so a bad pattern is a config error with its path. */
+export const regexString = z.string().superRefine((value, ctx) => {
+  try {
+    new RegExp(value);
+  } catch (error) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `not a valid regular expression: ${(error as Error).message}` });
+  }
+});

@@ -1,0 +1,81 @@
+import { z } from 'zod';
+import type { Protocol } from '../core/message.js';
+import { ircAccountSchema } from './irc.js';
+import { kosmiAccountSchema } from './kosmi.js';
+import { matrixAccountSchema } from './matrix.js';
+
+export const DEFAULT_REMOTE_NICK_FORMAT = '[{PROTOCOL}] <{NICK}> ';
+
+const generalSchema = z
+  .object({
+    remote_nick_format: z.string().default(DEFAULT_REMOTE_NICK_FORMAT),
+    /** Default: $RELAY_DATA_DIR, else $MATTERBRIDGE_DATA_DIR, else ./data (resolved in load.ts). */
+    data_dir: z.string().min(1).optional(),
+    log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+    /** "host:port" for /healthz and /metrics; absent: no HTTP listener. */
+    http_listen: z
+      .string()
+      .regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'must be "host:port"')
+      .optional(),
+    /** Outbound queue bounds per destination channel while it is disconnected. */
+    queue_max_messages: z.number().int().positive().default(1000),
+    queue_max_age_seconds: z.number().int().positive().default(900),
+  })
+  .strict();
+
+const endpointSchema = z.object({ account: z.string().min(1), channel: z.string().min(1) }).strict();
+
+const gatewaySchema = z
+  .object({
+    name: z.string().min(1),
+    enabled: z.boolean().default(true),
+    inout: z.array(endpointSchema).default([]),
+    in: z.array(endpointSchema).default([]),
+    out: z.array(endpointSchema).default([]),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    general: generalSchema.default({}),
+    irc: z.record(ircAccountSchema).default({}),
+    kosmi: z.record(kosmiAccountSchema).default({}),
+    matrix: z.record(matrixAccountSchema).default({}),
+    gateway: z.array(gatewaySchema).default([]),
+  })
+  .strict();
+
+export type RawConfig = z.infer<typeof configSchema>;
+export type GeneralConfig = z.infer<typeof generalSchema>;
+export type GatewayConfig = z.infer<typeof gatewaySchema>;
+
+export type AccountConfig =
+  | { protocol: 'irc'; name: string; id: string; settings: RawConfig['irc'][string] }
+  | { protocol: 'kosmi'; name: string; id: string; settings: RawConfig['kosmi'][string] }
+  | { protocol: 'matrix'; name: string; id: string; settings: RawConfig['matrix'][string] };
+
+export type Direction = 'in' | 'out' | 'inout';
+
+export interface GatewayEndpoint {
+  readonly account: string;
+  readonly channel: string;
+  readonly direction: Direction;
+}
+
+export interface Gateway {
+  readonly name: string;
+  readonly endpoints: readonly GatewayEndpoint[];
+}
+
+/** The validated, resolved config the app runs on. */
+export interface RelayConfig {
+  readonly configPath: string;
+  readonly general: GeneralConfig & { readonly data_dir: string };
+  readonly accounts: ReadonlyMap<string, AccountConfig>;
+  /** Enabled gateways only. */
+  readonly gateways: readonly Gateway[];
+}
+
+export function protocolOf(accountId: string): Protocol {
+  return accountId.slice(0, accountId.indexOf('.')) as Protocol;
+}
