@@ -5,6 +5,7 @@ export function checkChannel(protocol: Protocol, channel: string): string | unde
   switch (protocol) {
     case 'irc':
       // RFC 2812 §1.3: '#', '&', '+' or '!' prefix; no space, comma or BEL.
+      // eslint-disable-next-line no-control-regex -- BEL is exactly what RFC 2812 forbids in a name
       return /^[#&+!][^\s,\x07]{1,199}$/.test(channel) ? undefined : `"${channel}" is not an IRC channel (expected #name)`;
     case 'matrix':
       return /^[!#][^:\s]+:\S+$/.test(channel)

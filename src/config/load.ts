@@ -3,7 +3,6 @@ import path from 'node:path';
 import dotenv from 'dotenv';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import type { ZodIssue } from 'zod';
-import { PROTOCOLS, type Protocol } from '../core/message.js';
 import { checkChannel } from './channels.js';
 import { ConfigError, formatPath } from './errors.js';
 import {
@@ -37,7 +36,7 @@ export function loadConfig(configPath: string, options: LoadOptions = {}): Relay
   const cwd = options.cwd ?? process.cwd();
   // dotenv never overrides what is already set, so the real environment wins over .env files.
   for (const file of new Set([path.join(cwd, '.env'), path.join(path.dirname(configPath), '.env')])) {
-    dotenv.config({ path: file, processEnv: env as dotenv.DotenvPopulateInput, quiet: true } as dotenv.DotenvConfigOptions);
+    dotenv.config({ path: file, processEnv: env as dotenv.DotenvPopulateInput, quiet: true });
   }
   let text: string;
   try {
@@ -115,13 +114,15 @@ function describeIssue(issue: ZodIssue): Problem[] {
 }
 
 function collectAccounts(raw: RawConfig, problems: Problem[]): Map<string, AccountConfig> {
+  const all: AccountConfig[] = [
+    ...Object.entries(raw.irc).map(([name, settings]): AccountConfig => ({ protocol: 'irc', name, id: `irc.${name}`, settings })),
+    ...Object.entries(raw.kosmi).map(([name, settings]): AccountConfig => ({ protocol: 'kosmi', name, id: `kosmi.${name}`, settings })),
+    ...Object.entries(raw.matrix).map(([name, settings]): AccountConfig => ({ protocol: 'matrix', name, id: `matrix.${name}`, settings })),
+  ];
   const accounts = new Map<string, AccountConfig>();
-  for (const protocol of PROTOCOLS) {
-    for (const [name, settings] of Object.entries(raw[protocol])) {
-      const id = `${protocol}.${name}`;
-      if (!/^[A-Za-z0-9_-]+$/.test(name)) problems.push({ path: id, reason: 'account names use letters, digits, "_" and "-"' });
-      accounts.set(id, { protocol, name, id, settings } as AccountConfig);
-    }
+  for (const account of all) {
+    if (!/^[A-Za-z0-9_-]+$/.test(account.name)) problems.push({ path: account.id, reason: 'account names use letters, digits, "_" and "-"' });
+    accounts.set(account.id, account);
   }
   return accounts;
 }
@@ -143,7 +144,7 @@ function collectGateways(raw: RawConfig, accounts: Map<string, AccountConfig>, p
           problems.push({ path: `${entryAt}.account`, reason: `no account "${entry.account}" (accounts: ${known})` });
           return;
         }
-        const channelProblem = checkChannel(account.protocol as Protocol, entry.channel);
+        const channelProblem = checkChannel(account.protocol, entry.channel);
         if (channelProblem !== undefined) problems.push({ path: `${entryAt}.channel`, reason: channelProblem });
         if (endpoints.some((e) => e.account === entry.account && e.channel === entry.channel)) {
           problems.push({ path: entryAt, reason: `${entry.account} ${entry.channel} is listed twice in this gateway` });
@@ -152,7 +153,9 @@ function collectGateways(raw: RawConfig, accounts: Map<string, AccountConfig>, p
       });
     }
     if (!gateway.enabled) return;
-    if (endpoints.length < 2) problems.push({ path: at, reason: 'a gateway needs at least two entries to relay anything' });
+    // Count entries, not valid endpoints: an entry already reported (unknown account) must not
+    // add a second, misleading problem.
+    if (gateway.inout.length + gateway.in.length + gateway.out.length < 2) problems.push({ path: at, reason: 'a gateway needs at least two entries to relay anything' });
     gateways.push({ name: gateway.name, endpoints });
   });
   return gateways;

@@ -1,0 +1,164 @@
+#!/usr/bin/env node
+/**
+ * CLI only (house style): arguments, config, createApp, signals, exit codes. The one place that
+ * exits. Exit codes: 0 clean shutdown, 1 fatal runtime error, 2 config error (issue 2 §1).
+ */
+import { parseArgs } from 'node:util';
+import type { Logger } from 'pino';
+import { createApp, SHUTDOWN_DEADLINE_MS, StartupError } from './app.js';
+import { ConfigError } from './config/errors.js';
+import { loadConfig, resolveConfigPath } from './config/load.js';
+import type { AccountConfig, RelayConfig } from './config/schema.js';
+import { createLogger } from './log/logger.js';
+
+const EXIT_OK = 0;
+const EXIT_FATAL = 1;
+const EXIT_CONFIG = 2;
+/** After the graceful deadline, a hard timer ends the process (thelounge's force-exit timer). */
+const FORCE_EXIT_GRACE_MS = 1_500;
+
+const USAGE = `usage: kosmi-relay [run] [--config PATH]
+       kosmi-relay check-config [--config PATH]
+       kosmi-relay kosmi-login [--account NAME] [--config PATH]
+       kosmi-relay token-status [--config PATH]
+The config comes from --config, else $RELAY_CONFIG, else ./relay.toml.`;
+
+interface KosmiCli {
+  runKosmiLogin(config: RelayConfig, accountName: string | undefined, logger: Logger): Promise<number>;
+  runTokenStatus(config: RelayConfig, out: (line: string) => void): Promise<number>;
+}
+// Loaded only for these commands, so the daemon never loads the browser-login code it does not need.
+const KOSMI_CLI_MODULE = './cli/kosmi-commands.js';
+
+function out(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+function err(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { config: { type: 'string', short: 'c' }, account: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    });
+  } catch (error) {
+    err(`${(error as Error).message}\n${USAGE}`);
+    return EXIT_CONFIG;
+  }
+  if (parsed.values.help === true) {
+    out(USAGE);
+    return EXIT_OK;
+  }
+  const command = parsed.positionals[0] ?? 'run';
+  if (!['run', 'check-config', 'kosmi-login', 'token-status'].includes(command) || parsed.positionals.length > 1) {
+    err(`unknown command: ${parsed.positionals.join(' ')}\n${USAGE}`);
+    return EXIT_CONFIG;
+  }
+
+  const configPath = resolveConfigPath(parsed.values.config, process.env, process.cwd());
+  let config: RelayConfig;
+  try {
+    config = loadConfig(configPath);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      err(`config error in ${configPath}:`);
+      for (const line of error.message.split('\n')) err(`  ${line}`);
+      return EXIT_CONFIG;
+    }
+    throw error;
+  }
+  const logger = createLogger({
+    level: config.general.log_level ?? process.env.LOG_LEVEL ?? 'info',
+    pretty: process.env.LOG_FORMAT === 'pretty',
+  });
+
+  switch (command) {
+    case 'check-config':
+      printConfig(config, configPath);
+      return EXIT_OK;
+    case 'kosmi-login':
+    case 'token-status': {
+      const cli = (await import(KOSMI_CLI_MODULE)) as KosmiCli;
+      return command === 'kosmi-login' ? cli.runKosmiLogin(config, parsed.values.account, logger) : cli.runTokenStatus(config, out);
+    }
+    default:
+      return runDaemon(config, logger);
+  }
+}
+
+/** Lists accounts and gateways; never a secret (only names, servers and channels). */
+function printConfig(config: RelayConfig, configPath: string): void {
+  out(`config OK: ${configPath}`);
+  out(`data dir: ${config.general.data_dir}`);
+  out('accounts:');
+  for (const account of config.accounts.values()) out(`  ${account.id}: ${describeAccount(account)}`);
+  out('gateways:');
+  for (const gateway of config.gateways) {
+    out(`  ${gateway.name}:`);
+    for (const e of gateway.endpoints) out(`    ${e.direction.padEnd(5)} ${e.account} ${e.channel}`);
+  }
+}
+
+function describeAccount(account: AccountConfig): string {
+  switch (account.protocol) {
+    case 'irc':
+      return `${account.settings.server} as ${account.settings.nick}${account.settings.tls ? ' (tls)' : ''}`;
+    case 'matrix':
+      return `${account.settings.homeserver} as ${account.settings.user_id}`;
+    case 'kosmi':
+      return `${account.settings.ws_url} (${account.settings.email === undefined ? 'anonymous' : 'email login'})`;
+  }
+}
+
+async function runDaemon(config: RelayConfig, logger: Logger): Promise<number> {
+  const app = createApp(config, { logger });
+  let resolveExit: (code: number) => void = () => undefined;
+  const exit = new Promise<number>((resolve) => (resolveExit = resolve));
+
+  const shutdown = (signal: string): void => {
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => {
+      logger.fatal({ deadlineMs: SHUTDOWN_DEADLINE_MS }, 'shutdown took too long, forcing exit');
+      resolveExit(EXIT_FATAL);
+    }, SHUTDOWN_DEADLINE_MS + FORCE_EXIT_GRACE_MS);
+    force.unref();
+    app
+      .stop(SHUTDOWN_DEADLINE_MS)
+      .then(() => resolveExit(EXIT_OK))
+      .catch((error: unknown) => {
+        logger.fatal({ err: error }, 'shutdown failed');
+        resolveExit(EXIT_FATAL);
+      });
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.on('unhandledRejection', (reason) => {
+    logger.fatal({ err: reason }, 'unhandled rejection');
+    resolveExit(EXIT_FATAL);
+  });
+
+  try {
+    await app.start();
+  } catch (error) {
+    logger.fatal({ err: error }, error instanceof StartupError ? error.message : 'startup failed');
+    await app.stop(2_000).catch(() => undefined); // best effort; the start error is what matters
+    return EXIT_FATAL;
+  }
+  return exit;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+    // Give pino a tick to flush, then leave even if a library left a handle open.
+    setTimeout(() => process.exit(code), 50).unref();
+  },
+  (error: unknown) => {
+    err(`fatal: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(EXIT_FATAL);
+  },
+);
