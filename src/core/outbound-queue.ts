@@ -66,6 +66,8 @@ export class OutboundQueue {
       .catch((error: unknown) => this.log.error({ err: error, channel: this.channel }, 'outbound queue stopped unexpectedly'))
       .finally(() => {
         this.pumping = false;
+        // A reconnect can arrive while the pump is winding down (its kick() was ignored): look again.
+        if (this.items.length > 0 && this.adapter.status().state === 'connected') this.kick();
       });
   }
 

@@ -1,0 +1,194 @@
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { DeliveryError } from '../../src/adapters/types.js';
+import type { Gateway } from '../../src/config/schema.js';
+import { EchoGuard } from '../../src/core/echo-guard.js';
+import { Router, type RouterAccount } from '../../src/core/router.js';
+import { FakeAdapter } from '../helpers/fake-adapter.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+const silent = pino({ level: 'silent' });
+
+function setup(
+  gateways: Gateway[],
+  adapters: FakeAdapter[],
+  options: { format?: string; maxMessages?: number; maxAgeMs?: number; now?: () => number; logger?: pino.Logger } = {},
+) {
+  const accounts = new Map<string, RouterAccount>();
+  for (const adapter of adapters) {
+    accounts.set(adapter.account, {
+      adapter,
+      label: adapter.protocol,
+      remoteNickFormat: options.format ?? '[{PROTOCOL}] <{NICK}> ',
+      queueBounds: { maxMessages: options.maxMessages ?? 1000, maxAgeMs: options.maxAgeMs ?? 900_000 },
+    });
+  }
+  const echoGuard = new EchoGuard();
+  const router = new Router({ gateways, accounts, echoGuard, logger: options.logger ?? silent, ...(options.now ? { now: options.now } : {}) });
+  return { router, echoGuard };
+}
+
+const inout = (account: string, channel: string) => ({ account, channel, direction: 'inout' as const });
+
+describe('Router', () => {
+  it('relays to every other channel of the gateway, never back to the source', async () => {
+    const a = new FakeAdapter('irc.a', 'irc');
+    const b = new FakeAdapter('irc.b', 'irc');
+    const k = new FakeAdapter('kosmi.main', 'kosmi');
+    for (const x of [a, b, k]) await x.start();
+    setup([{ name: 'g', endpoints: [inout('irc.a', '#x'), inout('irc.b', '#y'), inout('kosmi.main', '@room')] }], [a, b, k]);
+    a.receive('#x', 'hello', 'bob');
+    await waitFor(() => b.sent.length === 1 && k.sent.length === 1);
+    expect(a.sent).toHaveLength(0);
+    expect(b.sent[0]).toMatchObject({ channel: '#y', text: 'hello', prefix: '[irc] <bob> ', nick: 'bob' });
+    expect(b.sent[0]?.origin).toMatchObject({ account: 'irc.a', channel: '#x', protocol: 'irc', gateway: 'g' });
+    expect(k.sent[0]?.channel).toBe('@room');
+  });
+
+  it('honours in and out entries', async () => {
+    const src = new FakeAdapter('irc.src', 'irc');
+    const dst = new FakeAdapter('irc.dst', 'irc');
+    for (const x of [src, dst]) await x.start();
+    setup(
+      [{ name: 'g', endpoints: [{ account: 'irc.src', channel: '#in', direction: 'in' }, { account: 'irc.dst', channel: '#out', direction: 'out' }] }],
+      [src, dst],
+    );
+    dst.receive('#out', 'from the out side');
+    src.receive('#in', 'from the in side');
+    await waitFor(() => dst.sent.length === 1);
+    expect(dst.sent[0]?.text).toBe('from the in side');
+    expect(src.sent).toHaveLength(0);
+  });
+
+  it('delivers once per destination when two gateways share source and destination', async () => {
+    const a = new FakeAdapter('irc.a', 'irc');
+    const b = new FakeAdapter('irc.b', 'irc');
+    for (const x of [a, b]) await x.start();
+    const { router } = setup(
+      [
+        { name: 'g1', endpoints: [inout('irc.a', '#x'), inout('irc.b', '#y')] },
+        { name: 'g2', endpoints: [inout('irc.a', '#x'), inout('irc.b', '#y')] },
+      ],
+      [a, b],
+    );
+    a.receive('#x', 'once');
+    await waitFor(() => b.sent.length === 1);
+    expect(router.counters.relayed).toBe(1);
+  });
+
+  it('drops what the relay itself sent when any of its accounts reads it back', async () => {
+    const a = new FakeAdapter('irc.a', 'irc');
+    const b = new FakeAdapter('irc.b', 'irc');
+    for (const x of [a, b]) await x.start();
+    const { router, echoGuard } = setup([{ name: 'g', endpoints: [inout('irc.a', '#x'), inout('irc.b', '#y')] }], [a, b]);
+    echoGuard.remember('[kosmi] <carol> hi');
+    a.receive('#x', '[kosmi] <carol> hi', 'relay-b');
+    a.receive('#x', 'a human line');
+    await waitFor(() => b.sent.length === 1);
+    expect(b.sent[0]?.text).toBe('a human line');
+    expect(router.counters.echoes).toBe(1);
+  });
+
+  it('matches a channel whose case the network changed (IRC folds case)', async () => {
+    const a = new FakeAdapter('irc.a', 'irc');
+    const b = new FakeAdapter('irc.b', 'irc');
+    for (const x of [a, b]) await x.start();
+    setup([{ name: 'g', endpoints: [inout('irc.a', '#MovieNight'), inout('irc.b', '#y')] }], [a, b]);
+    a.receive('#movienight', 'case');
+    await waitFor(() => b.sent.length === 1);
+  });
+
+  it('keeps kind, rich text and edits, and renders the destination account format', async () => {
+    const a = new FakeAdapter('matrix.m', 'matrix');
+    const b = new FakeAdapter('irc.b', 'irc');
+    for (const x of [a, b]) await x.start();
+    setup([{ name: 'gw', endpoints: [inout('matrix.m', '!r:s'), inout('irc.b', '#y')] }], [a, b], { format: '<{NOPINGNICK}@{LABEL}/{GATEWAY}> ' });
+    a.receive('!r:s', 'waves', 'dave', { kind: 'action', edited: true });
+    await waitFor(() => b.sent.length === 1);
+    expect(b.sent[0]).toMatchObject({ kind: 'action', edited: true, prefix: '<d\u200bave@matrix/gw> ' });
+  });
+
+  it('holds messages while the destination is down and delivers them in order on reconnect', async () => {
+    const a = new FakeAdapter('irc.a', 'irc');
+    const b = new FakeAdapter('irc.b', 'irc');
+    for (const x of [a, b]) await x.start();
+    const { router } = setup([{ name: 'g', endpoints: [inout('irc.a', '#x'), inout('irc.b', '#y')] }], [a, b]);
+    b.disconnect('server restart');
+    for (let i = 0; i < 50; i++) a.receive('#x', `m${i}`);
+    expect(router.queueDepth('irc.b')).toBe(50);
+    b.connect();
+    await waitFor(() => b.sent.length === 50);
+    expect(b.sent.map((m) => m.text)).toEqual(Array.from({ length: 50 }, (_, i) => `m${i}`));
+    expect(router.queueDepth('irc.b')).toBe(0);
+  });
+
+  it('re-sends after a retryable failure, keeping order, and drops a rejected message with an error', async () => {
+    const a = new FakeAdapter('irc.a', 'irc');
+    const b = new FakeAdapter('irc.b', 'irc');
+    for (const x of [a, b]) await x.start();
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
+    setup([{ name: 'g', endpoints: [inout('irc.a', '#x'), inout('irc.b', '#y')] }], [a, b], { logger });
+    let failures = 0;
+    b.failWith = (m) => {
+      if (m.text === 'm1' && failures < 2) {
+        failures += 1;
+        return new DeliveryError('socket closed', { retryable: true });
+      }
+      if (m.text === 'forbidden') return new DeliveryError('M_FORBIDDEN', { retryable: false });
+      return undefined;
+    };
+    for (const text of ['m0', 'm1', 'forbidden', 'm2']) a.receive('#x', text);
+    await waitFor(() => b.sent.length === 3);
+    expect(b.sent.map((m) => m.text)).toEqual(['m0', 'm1', 'm2']);
+    expect(failures).toBe(2);
+    expect(lines.some((l) => l.includes('message dropped: rejected by the destination'))).toBe(true);
+  });
+
+  it('drops the oldest beyond the count bound and says how many', async () => {
+    const a = new FakeAdapter('irc.a', 'irc');
+    const b = new FakeAdapter('irc.b', 'irc');
+    for (const x of [a, b]) await x.start();
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
+    const { router } = setup([{ name: 'g', endpoints: [inout('irc.a', '#x'), inout('irc.b', '#y')] }], [a, b], { maxMessages: 10, logger });
+    b.disconnect();
+    for (let i = 0; i < 25; i++) a.receive('#x', `m${i}`);
+    router.close(); // flushes the summed drop warning now rather than after its window
+    const warning = lines.map((l) => JSON.parse(l) as { msg: string; dropped?: number }).find((l) => l.msg.includes('queue full'));
+    expect(warning?.dropped).toBe(15);
+    expect(warning?.msg).toContain('dropped 15 oldest');
+  });
+
+  it('drops messages older than the age bound on delivery and says so', async () => {
+    let now = 0;
+    const a = new FakeAdapter('irc.a', 'irc');
+    const b = new FakeAdapter('irc.b', 'irc');
+    for (const x of [a, b]) await x.start();
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
+    setup([{ name: 'g', endpoints: [inout('irc.a', '#x'), inout('irc.b', '#y')] }], [a, b], { maxAgeMs: 1_000, now: () => now, logger });
+    b.disconnect();
+    a.receive('#x', 'old');
+    now = 5_000;
+    a.receive('#x', 'fresh');
+    b.connect();
+    await waitFor(() => b.sent.length === 1);
+    expect(b.sent[0]?.text).toBe('fresh');
+    await waitFor(() => lines.some((l) => l.includes('older than the queue')), { timeoutMs: 3_000 });
+  });
+
+  it('takes nothing in after stopIntake but still drains what was queued', async () => {
+    const a = new FakeAdapter('irc.a', 'irc');
+    const b = new FakeAdapter('irc.b', 'irc');
+    for (const x of [a, b]) await x.start();
+    const { router } = setup([{ name: 'g', endpoints: [inout('irc.a', '#x'), inout('irc.b', '#y')] }], [a, b]);
+    b.disconnect();
+    a.receive('#x', 'queued');
+    router.stopIntake();
+    a.receive('#x', 'late');
+    b.connect();
+    expect(await router.drain(Date.now() + 2_000)).toBe(true);
+    expect(b.sent.map((m) => m.text)).toEqual(['queued']);
+  });
+});
