@@ -27,7 +27,8 @@ export interface LoadOptions {
 
 /** Which file to read: --config, else $RELAY_CONFIG, else ./relay.toml (issue 2 §1). */
 export function resolveConfigPath(cliPath: string | undefined, env: Env, cwd: string): string {
-  return path.resolve(cwd, cliPath ?? env.RELAY_CONFIG ?? 'relay.toml');
+  // An empty variable counts as unset (a .env copied from .env.example with blank values).
+  return path.resolve(cwd, cliPath ?? (env.RELAY_CONFIG || undefined) ?? 'relay.toml');
 }
 
 /** Reads, substitutes, validates and resolves a relay.toml. Throws ConfigError. */
@@ -67,10 +68,11 @@ export function parseConfig(text: string, options: LoadOptions & { configPath?: 
 
   const accounts = collectAccounts(raw, problems);
   const gateways = collectGateways(raw, accounts, problems);
-  checkTokenCaches(raw, problems);
+  // Empty variables count as unset, like RELAY_CONFIG above.
+  const dataDir = path.resolve(cwd, raw.general.data_dir ?? (env.RELAY_DATA_DIR || env.MATTERBRIDGE_DATA_DIR || './data'));
+  checkTokenCaches(raw, dataDir, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
-  const dataDir = path.resolve(cwd, raw.general.data_dir ?? env.RELAY_DATA_DIR ?? env.MATTERBRIDGE_DATA_DIR ?? './data');
   return {
     configPath: options.configPath ?? '<string>',
     general: { ...raw.general, data_dir: dataDir },
@@ -161,13 +163,15 @@ function collectGateways(raw: RawConfig, accounts: Map<string, AccountConfig>, p
   return gateways;
 }
 
-function checkTokenCaches(raw: RawConfig, problems: Problem[]): void {
+/** token_cache is relative to data_dir; compare resolved paths so "./x.json" and "x.json" collide. */
+function checkTokenCaches(raw: RawConfig, dataDir: string, problems: Problem[]): void {
   const seen = new Map<string, string>();
   for (const [name, settings] of Object.entries(raw.kosmi)) {
-    const other = seen.get(settings.token_cache);
+    const file = path.resolve(dataDir, settings.token_cache);
+    const other = seen.get(file);
     if (other !== undefined) {
       problems.push({ path: `kosmi.${name}.token_cache`, reason: `"${settings.token_cache}" is also the token_cache of kosmi.${other}` });
     }
-    seen.set(settings.token_cache, name);
+    seen.set(file, name);
   }
 }
