@@ -1,7 +1,21 @@
+import { KosmiTokenManager } from '../../auth/token-manager.js';
 import type { KosmiAccountConfig } from '../../config/kosmi.js';
 import type { AdapterDeps, ChatAdapter } from '../types.js';
+import { KosmiAdapter } from './adapter.js';
 
-// Placeholder until the kosmi adapter lands (its issue replaces this file).
-export function createKosmiAdapter(_account: string, _settings: KosmiAccountConfig, _deps: AdapterDeps): ChatAdapter {
-  throw new Error('kosmi adapter not built yet');
+/** The Kosmi bridge (issue 3): one account, its rooms from the gateways, its token cache. */
+export function createKosmiAdapter(
+  accountId: string,
+  settings: KosmiAccountConfig,
+  deps: AdapterDeps,
+): ChatAdapter {
+  const tokens = new KosmiTokenManager({
+    account: accountId,
+    settings,
+    dataDir: deps.dataDir,
+    logger: deps.logger.child({ component: 'kosmi-auth', account: accountId }),
+  });
+  return new KosmiAdapter(accountId, settings, deps, tokens);
 }
+
+export { KosmiAdapter } from './adapter.js';

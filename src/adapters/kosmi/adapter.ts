@@ -1,0 +1,285 @@
+import type { KosmiAccountConfig } from '../../config/kosmi.js';
+import { kosmiRoomId } from '../../config/channels.js';
+import { LoginFailedError } from '../../auth/errors.js';
+import type { KosmiTokenManager, TokenInfo } from '../../auth/token-manager.js';
+import { Backoff, sleep } from '../../core/backoff.js';
+import type { OutboundMessage } from '../../core/message.js';
+import { BaseAdapter } from '../base-adapter.js';
+import { DeliveryError, type AdapterCapabilities, type AdapterDeps } from '../types.js';
+import { RateLimiter } from './rate-limiter.js';
+import { KosmiSession, SessionError, type SessionEnd } from './session.js';
+import { splitMessage } from './split.js';
+import { messageTime, senderName, type WireMessage } from './wire.js';
+
+const DAY_MS = 86_400_000;
+/** A renewal that failed is tried again after this long (the current token still works). */
+const RENEW_RETRY_MS = 60_000;
+/** Never renew more often than this, whatever a token's lifetime (no login loop). */
+const MIN_RENEW_DELAY_MS = 2_000;
+/** Sessions that count as "the same token closed during init again": then it is an auth failure. */
+const INIT_CLOSES_BEFORE_AUTH = 2;
+const RECENT_IDS = 1_000;
+
+/**
+ * The Kosmi bridge: owns the reconnect loop (graphql-ws's own retries are off), the token check
+ * before every connect, renewals ahead of expiry, echo dropping, splitting and throttling.
+ */
+export class KosmiAdapter extends BaseAdapter {
+  readonly protocol = 'kosmi' as const;
+  readonly capabilities: AdapterCapabilities;
+  private readonly rooms = new Map<string, string>();
+  private readonly stopper = new AbortController();
+  private readonly backoff: Backoff;
+  private readonly limiter: RateLimiter;
+  private readonly recentIds = new Set<string>();
+  /** Pieces of a split message already delivered, so a retried message does not repeat them. */
+  private readonly delivered = new Map<string, number>();
+  private session: KosmiSession | undefined;
+  private loop: Promise<void> | undefined;
+  private counter = 0;
+
+  constructor(
+    account: string,
+    private readonly settings: KosmiAccountConfig,
+    private readonly deps: AdapterDeps,
+    private readonly tokens: KosmiTokenManager,
+  ) {
+    super(account, deps.channels, deps.logger.child({ component: 'kosmi', account }));
+    this.capabilities = { formatting: 'plain', maxMessageBytes: settings.max_message_bytes, edits: false };
+    this.backoff = new Backoff({
+      initialMs: 1_000,
+      maxMs: settings.reconnect_max_seconds * 1000,
+      stableAfterMs: 60_000,
+    });
+    this.limiter = new RateLimiter(settings.send_rate_per_second, settings.send_burst);
+    for (const channel of deps.channels) {
+      const roomId = kosmiRoomId(channel);
+      if (roomId === undefined) throw new Error(`${account}: "${channel}" is not a Kosmi room`);
+      this.rooms.set(roomId, channel);
+    }
+  }
+
+  start(): Promise<void> {
+    this.loop ??= this.run().catch((error: unknown) => {
+      this.log.error({ err: error instanceof Error ? error.message : String(error) }, 'kosmi loop crashed');
+      this.setStatus('failed', 'internal error; see the log');
+    });
+    return Promise.resolve();
+  }
+
+  async stop(deadlineMs: number): Promise<void> {
+    this.stopper.abort(new Error('stopped'));
+    this.session?.close();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.loop, new Promise((resolve) => (timer = setTimeout(resolve, deadlineMs)))]);
+    clearTimeout(timer);
+  }
+
+  async send(message: OutboundMessage): Promise<void> {
+    const roomId = kosmiRoomId(message.channel);
+    if (roomId === undefined || !this.rooms.has(roomId)) {
+      throw new DeliveryError(`${message.channel} is not a room of ${this.account}`, { retryable: false });
+    }
+    const pieces = splitMessage(render(message), this.settings.max_message_bytes);
+    for (let index = this.delivered.get(message.id) ?? 0; index < pieces.length; index++) {
+      const session = this.session;
+      if (session === undefined || this.status().state !== 'connected') {
+        throw new DeliveryError('Kosmi is not connected', { retryable: true });
+      }
+      await this.limiter.take(this.stopper.signal);
+      const body = pieces[index] as string;
+      this.deps.rememberSent(body);
+      await session.send(roomId, body);
+      if (index + 1 < pieces.length) this.delivered.set(message.id, index + 1);
+    }
+    this.delivered.delete(message.id);
+  }
+
+  private async run(): Promise<void> {
+    const signal = this.stopper.signal;
+    let rejections = 0;
+    let initCloses = 0;
+    while (!signal.aborted) {
+      this.setStatus('connecting');
+      let token: TokenInfo;
+      try {
+        token = await this.tokens.getToken(signal);
+      } catch (error) {
+        if (signal.aborted) break;
+        await this.loginFailed(error);
+        continue;
+      }
+      let end: SessionEnd & { token?: string };
+      try {
+        const session = await this.openSession(token, signal);
+        rejections = 0;
+        initCloses = 0;
+        this.backoff.connected();
+        this.setStatus('connected');
+        end = await this.whileConnected(session, token, signal);
+        this.session = undefined;
+        this.backoff.disconnected();
+      } catch (error) {
+        if (!(error instanceof SessionError)) throw error;
+        end = error.end;
+      }
+      if (signal.aborted) break;
+      if (end.kind === 'init-closed' && ++initCloses >= INIT_CLOSES_BEFORE_AUTH) {
+        end = { kind: 'auth-rejected', detail: `${end.detail}, ${initCloses} times with this token` };
+      }
+      switch (end.kind) {
+        case 'auth-rejected':
+          // Never retry with a token the server rejected: drop it, renew once, then slow down.
+          initCloses = 0;
+          await this.tokens.invalidate(end.token ?? token.token);
+          if (++rejections >= 2) {
+            this.setStatus(
+              'failed',
+              `Kosmi rejected a freshly issued token too (${end.detail}). Check email/password in relay.toml, then delete ${this.tokens.cacheFile} and run "kosmi-relay kosmi-login"; retrying every ${this.settings.auth_retry_minutes} min`,
+            );
+            await this.pause(this.settings.auth_retry_minutes * 60_000);
+          } else {
+            this.log.warn({ reason: end.detail }, 'Kosmi rejected the token; renewing it');
+          }
+          break;
+        case 'fatal':
+          this.setStatus('failed', `${end.detail}; retrying every ${this.settings.auth_retry_minutes} min`);
+          await this.pause(this.settings.auth_retry_minutes * 60_000);
+          break;
+        case 'room-disconnect':
+        case 'init-closed':
+        case 'transient':
+        case 'closed-by-us': {
+          const delayMs = this.backoff.next();
+          this.setStatus('disconnected', end.detail);
+          this.log.info({ attempt: this.backoff.attempts, delayMs }, 'reconnecting');
+          await this.pause(delayMs);
+          break;
+        }
+      }
+    }
+    this.session = undefined;
+  }
+
+  /** Stays on the live session; renews the token ahead of its window and swaps sessions (make before break). */
+  private async whileConnected(
+    first: KosmiSession,
+    firstToken: TokenInfo,
+    signal: AbortSignal,
+  ): Promise<SessionEnd & { token?: string }> {
+    let session = first;
+    let token = firstToken;
+    let renewAt = token.renewAt.getTime();
+    for (;;) {
+      // Checked at least daily (issue 3 §3), and exactly when the renewal is due.
+      const waitMs = Math.min(DAY_MS, Math.max(MIN_RENEW_DELAY_MS, renewAt - Date.now()));
+      const timer = new AbortController();
+      const woke = await Promise.race([
+        session.ended.then((end) => ({ end })),
+        sleep(waitMs, AbortSignal.any([signal, timer.signal])).then(
+          () => ({ end: undefined }),
+          () => ({ end: undefined }),
+        ),
+      ]);
+      timer.abort();
+      if (woke.end !== undefined) return { ...woke.end, token: token.token };
+      if (signal.aborted) return { kind: 'closed-by-us', detail: 'stopped' };
+      if (Date.now() < renewAt) continue;
+      this.log.info(
+        { expiresAt: token.expiresAt.toISOString() },
+        'renewing the Kosmi token ahead of its expiry',
+      );
+      let fresh: TokenInfo | undefined;
+      try {
+        fresh = await this.tokens.renew(signal);
+        const next = await this.openSession(fresh, signal);
+        const old = session;
+        session = next;
+        token = fresh;
+        renewAt = fresh.renewAt.getTime();
+        void old.retire();
+        this.log.info('reconnected with the renewed token');
+      } catch (error) {
+        if (signal.aborted) return { kind: 'closed-by-us', detail: 'stopped' };
+        if (error instanceof SessionError && error.end.kind === 'auth-rejected' && fresh !== undefined)
+          await this.tokens.invalidate(fresh.token);
+        renewAt = Date.now() + RENEW_RETRY_MS;
+        this.log.warn(
+          { err: error instanceof Error ? error.message : String(error) },
+          'token renewal failed; keeping the current connection',
+        );
+      }
+    }
+  }
+
+  private async openSession(token: TokenInfo, signal: AbortSignal): Promise<KosmiSession> {
+    const session = new KosmiSession({
+      wsUrl: this.settings.ws_url,
+      webUrl: this.settings.web_url,
+      userAgent: this.settings.user_agent,
+      appVersion: this.settings.app_version,
+      token: token.token,
+      rooms: [...this.rooms.keys()],
+      channelId: this.settings.channel_id,
+      pingIntervalMs: this.settings.ping_interval_seconds * 1000,
+      readTimeoutMs: this.settings.read_timeout_seconds * 1000,
+      log: this.log,
+      onMessage: (roomId, message) => this.onMessage(session, roomId, message),
+    });
+    await session.open(signal);
+    this.session = session;
+    return session;
+  }
+
+  private onMessage(session: KosmiSession, roomId: string, message: WireMessage): void {
+    // Two sessions overlap while a renewed token takes over: the same message may come twice.
+    const wireId = message.id === undefined || message.id === null ? undefined : String(message.id);
+    if (wireId !== undefined) {
+      if (this.recentIds.has(wireId)) return;
+      this.recentIds.add(wireId);
+      if (this.recentIds.size > RECENT_IDS)
+        this.recentIds.delete(this.recentIds.values().next().value as string);
+    }
+    // §10: the relay's own messages are never relayed back.
+    if (message.user.id === session.userId) return;
+    const channel = this.rooms.get(roomId);
+    if (channel === undefined) return;
+    const id = `kosmi:${wireId ?? `local-${++this.counter}`}`;
+    this.log.debug({ id, roomId }, 'message from Kosmi');
+    this.emitMessage({
+      id,
+      kind: 'text',
+      text: message.body,
+      sender: { nick: senderName(message.user), userId: message.user.id },
+      source: { account: this.account, channel },
+      timestamp: messageTime(message.time),
+    });
+  }
+
+  private async loginFailed(error: unknown): Promise<void> {
+    const reason = error instanceof Error ? error.message : String(error);
+    if (error instanceof LoginFailedError) {
+      this.setStatus('failed', `${reason}; retrying every ${this.settings.auth_retry_minutes} min`);
+      await this.pause(this.settings.auth_retry_minutes * 60_000);
+      return;
+    }
+    const delayMs = this.backoff.next();
+    this.setStatus('disconnected', `login failed: ${reason}`);
+    await this.pause(delayMs);
+  }
+
+  private async pause(ms: number): Promise<void> {
+    await sleep(ms, this.stopper.signal).catch(() => undefined); // aborted by stop(): the loop ends
+  }
+}
+
+/** The body sent to Kosmi: the rendered nick prefix, then the text (Kosmi shows plain text). */
+export function render(message: OutboundMessage): string {
+  switch (message.kind) {
+    case 'action':
+      return `${message.prefix}* ${message.text}`;
+    case 'notice':
+    case 'text':
+      return `${message.prefix}${message.text}${message.edited === true ? ' (edited)' : ''}`;
+  }
+}

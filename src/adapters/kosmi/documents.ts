@@ -1,0 +1,44 @@
+/**
+ * The GraphQL documents the bridge sends, each tied to the section of kosmi-protocol.md it follows.
+ * Selections ask only for fields a source confirmed, so a server schema that differs from the
+ * emulator's guesses has the least room to refuse them.
+ */
+
+/** §4.2: only currentUser's id is needed (to drop echoes, §10); displayName is named by §4.2 too. */
+export const CURRENT_USER = {
+  operationName: 'ExtendedCurrentUserQuery',
+  query: 'query ExtendedCurrentUserQuery { currentUser { id displayName } }',
+} as const;
+
+/** §4.3: the early bot's form (no disconnectOtherConnections: two bridges must not kick each other). */
+export const JOIN_ROOM = {
+  operationName: 'JoinRoom',
+  query: 'mutation JoinRoom($id: String!) { joinRoom(id: $id) { ok } }',
+} as const;
+
+/** §4.4, shape published in full. */
+export const ROOM_DISCONNECT = {
+  operationName: 'RoomDisconnect',
+  query: 'subscription RoomDisconnect($roomId: String!) { roomDisconnect(id: $roomId) { ok __typename } }',
+} as const;
+
+/** §4.5, the browser's form, with roomId and channelId and an explicit operationName. */
+export const NEW_MESSAGE = {
+  operationName: 'NewMessageSubscription',
+  query:
+    'subscription NewMessageSubscription($roomId: String!, $channelId: String!) { ' +
+    'newMessage(roomId: $roomId, channelId: $channelId) { id body time user { id displayName username } } }',
+} as const;
+
+/** §4.6 v1, the form that worked in the old relay ([C]); v2 (SendMessage2) is only reported. */
+export const SEND_MESSAGE = {
+  operationName: 'SendMessage',
+  query:
+    'mutation SendMessage($body: String!, $roomId: String!) { sendMessage(body: $body, roomId: $roomId) { ok } }',
+} as const;
+
+/** §2: operation ids are strings the client picks, e.g. "current-user", "join-room". */
+export function operationId(operationName: string | null | undefined, counter: number): string {
+  const kebab = (operationName ?? 'operation').replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
+  return `${kebab}-${counter}`;
+}

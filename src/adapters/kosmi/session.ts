@@ -1,0 +1,346 @@
+import { createClient, type Client, type SubscribePayload } from 'graphql-ws';
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import { DeliveryError } from '../types.js';
+import {
+  CURRENT_USER,
+  JOIN_ROOM,
+  NEW_MESSAGE,
+  ROOM_DISCONNECT,
+  SEND_MESSAGE,
+  operationId,
+} from './documents.js';
+import { kosmiSocketClass } from './socket.js';
+import {
+  currentUserData,
+  describeIssues,
+  joinRoomData,
+  newMessageData,
+  sendMessageData,
+  type WireMessage,
+} from './wire.js';
+
+export interface SessionOptions {
+  readonly wsUrl: string;
+  readonly webUrl: string;
+  readonly userAgent: string;
+  readonly appVersion: string;
+  readonly token: string;
+  readonly rooms: readonly string[];
+  readonly channelId: string;
+  readonly pingIntervalMs: number;
+  readonly readTimeoutMs: number;
+  readonly log: Logger;
+  readonly onMessage: (roomId: string, message: WireMessage) => void;
+}
+
+/** Why a session could not open, or why it ended. One place maps these to retry or `failed`. */
+export type SessionEnd =
+  /** The server refused the token: close 4401/4403 at any time, or an auth error (§9). */
+  | { readonly kind: 'auth-rejected'; readonly detail: string }
+  /** The socket opened and closed again before connection_ack (§9 [I]: perhaps the token). */
+  | { readonly kind: 'init-closed'; readonly detail: string }
+  /** A room that does not exist, or another error a reconnect cannot fix. */
+  | { readonly kind: 'fatal'; readonly detail: string }
+  | { readonly kind: 'room-disconnect'; readonly detail: string }
+  | { readonly kind: 'transient'; readonly detail: string }
+  | { readonly kind: 'closed-by-us'; readonly detail: string };
+
+/** A GraphQL result as it arrives on the wire (a `next` or `error` frame). */
+interface GqlResult {
+  readonly data?: Record<string, unknown> | null;
+  readonly errors?: readonly { readonly message: string; readonly extensions?: Record<string, unknown> }[];
+}
+
+export class SessionError extends Error {
+  constructor(readonly end: SessionEnd) {
+    super(end.detail);
+    this.name = 'SessionError';
+  }
+}
+
+const CONNECT_TIMEOUT_MS = 20_000;
+const REQUEST_TIMEOUT_MS = 20_000;
+/** How long a retired session may finish the sends it has in flight. */
+const RETIRE_GRACE_MS = 5_000;
+const AUTH_ERROR = /unauth|forbidden|not authenticated|invalid token|expired|jwt|token/i;
+
+/**
+ * One connection to Kosmi, from the socket to the subscriptions (kosmi-protocol.md §3.1). It never
+ * reconnects: it ends once, and the adapter builds a new session (§9: state never survives a
+ * reconnect). graphql-ws's own retries are off; its one reader loop dispatches replies by id, so
+ * interleaved replies (§2) are handled.
+ */
+export class KosmiSession {
+  readonly ended: Promise<SessionEnd>;
+  userId: string | undefined;
+  private finish!: (end: SessionEnd) => void;
+  private finished: SessionEnd | undefined;
+  private readonly client: Client;
+  private opened = false;
+  private acked = false;
+  private lastError: string | undefined;
+  private watchdogFired = false;
+  private inFlight = 0;
+  private counter = 0;
+
+  constructor(private readonly options: SessionOptions) {
+    this.ended = new Promise((resolve) => {
+      this.finish = resolve;
+    });
+    const origin = new URL(options.webUrl).origin;
+    this.client = createClient({
+      url: options.wsUrl,
+      webSocketImpl: kosmiSocketClass({
+        origin,
+        userAgent: options.userAgent,
+        pingIntervalMs: options.pingIntervalMs,
+        readTimeoutMs: options.readTimeoutMs,
+        onDead: (silentMs) => {
+          this.watchdogFired = true;
+          options.log.warn({ silentMs }, 'nothing read from Kosmi for too long; dropping the socket');
+        },
+      }),
+      lazy: false,
+      retryAttempts: 0,
+      shouldRetry: () => false,
+      keepAlive: 0, // WebSocket ping frames instead, as the old relay did (§2)
+      connectionAckWaitTimeout: CONNECT_TIMEOUT_MS,
+      // §2: exactly these four fields. The logger redacts `payload` and `token`.
+      connectionParams: () => ({
+        token: options.token,
+        ua: Buffer.from(options.userAgent, 'utf8').toString('base64'),
+        v: options.appVersion,
+        r: '',
+      }),
+      generateID: (payload: SubscribePayload) => operationId(payload.operationName, ++this.counter),
+      onNonLazyError: () => undefined, // every end also arrives as the `closed` event below
+      on: {
+        opened: () => {
+          this.opened = true;
+        },
+        connected: () => {
+          this.acked = true;
+        },
+        error: (error) => {
+          this.lastError = error instanceof Error ? error.message : 'socket error';
+        },
+        closed: (event) => this.onClosed(event),
+      },
+    });
+  }
+
+  /** Connects, learns its own user id, joins every room, subscribes. Throws SessionError. */
+  async open(signal: AbortSignal): Promise<{ userId: string }> {
+    const onAbort = (): void => this.close();
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      // §3.1 order: currentUser, joinRoom (before any subscription), roomDisconnect, newMessage.
+      // currentUser and the joins are sent back to back; their replies may interleave (§2).
+      const [user, ...joins] = await Promise.all([
+        this.request(CURRENT_USER, {}),
+        ...this.options.rooms.map((roomId) => this.request(JOIN_ROOM, { id: roomId })),
+      ]);
+      const me = this.parse(currentUserData, user, 'currentUser');
+      this.userId = me.currentUser.id;
+      joins.forEach((result, index) => this.checkJoin(result, this.options.rooms[index] ?? ''));
+      for (const roomId of this.options.rooms) {
+        this.subscribe(ROOM_DISCONNECT, { roomId }, () =>
+          this.end({ kind: 'room-disconnect', detail: `Kosmi sent roomDisconnect for ${roomId}` }),
+        );
+        this.subscribe(NEW_MESSAGE, { roomId, channelId: this.options.channelId }, (result) =>
+          this.onNewMessage(roomId, result),
+        );
+      }
+      if (this.finished !== undefined) throw new SessionError(this.finished);
+      return { userId: me.currentUser.id };
+    } catch (error) {
+      this.close();
+      if (error instanceof SessionError) throw error;
+      throw new SessionError(this.finished ?? { kind: 'transient', detail: describe(error) });
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** sendMessage (§4.6 v1), checked for ok. Throws DeliveryError. */
+  async send(roomId: string, body: string): Promise<void> {
+    if (this.finished !== undefined) throw new DeliveryError('Kosmi connection closed', { retryable: true });
+    let result: GqlResult;
+    this.inFlight += 1;
+    try {
+      result = await this.request(SEND_MESSAGE, { body, roomId });
+    } catch (error) {
+      throw new DeliveryError(`sendMessage did not complete: ${describe(error)}`, {
+        retryable: true,
+        cause: error,
+      });
+    } finally {
+      this.inFlight -= 1;
+    }
+    if (result.errors !== undefined && result.errors.length > 0) {
+      const detail = result.errors.map((e) => e.message).join('; ');
+      if (AUTH_ERROR.test(detail)) this.end({ kind: 'auth-rejected', detail: `sendMessage: ${detail}` });
+      throw new DeliveryError(`Kosmi refused the message: ${detail}`, { retryable: AUTH_ERROR.test(detail) });
+    }
+    const parsed = sendMessageData.safeParse(result.data);
+    if (!parsed.success || parsed.data.sendMessage?.ok !== true) {
+      throw new DeliveryError('Kosmi answered sendMessage without ok: true', { retryable: false });
+    }
+  }
+
+  /** Closes now (close frame 1000); idempotent. */
+  close(): void {
+    this.end({ kind: 'closed-by-us', detail: 'closed by the relay' });
+    void this.client.dispose();
+  }
+
+  /** Lets the sends in flight finish (bounded), then closes: used when a renewed session takes over. */
+  async retire(): Promise<void> {
+    const until = Date.now() + RETIRE_GRACE_MS;
+    while (this.inFlight > 0 && this.finished === undefined && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 20));
+    this.close();
+  }
+
+  private request(
+    document: { operationName: string; query: string },
+    variables: Record<string, unknown>,
+  ): Promise<GqlResult> {
+    return new Promise((resolve, reject) => {
+      let result: GqlResult | undefined;
+      const timer = setTimeout(() => {
+        cancel();
+        reject(new Error(`${document.operationName}: no answer within ${REQUEST_TIMEOUT_MS} ms`));
+      }, REQUEST_TIMEOUT_MS);
+      const cancel = this.client.subscribe(
+        { ...document, variables },
+        {
+          next: (value) => {
+            result = value;
+          },
+          error: (error: unknown) => {
+            clearTimeout(timer);
+            if (Array.isArray(error)) resolve({ errors: error as GqlResult['errors'] & object });
+            else
+              reject(
+                error instanceof Error
+                  ? error
+                  : new Error(this.finished?.detail ?? 'Kosmi connection closed'),
+              );
+          },
+          complete: () => {
+            clearTimeout(timer);
+            if (result === undefined)
+              reject(new Error(`${document.operationName}: completed without a result`));
+            else resolve(result);
+          },
+        },
+      );
+    });
+  }
+
+  private subscribe(
+    document: { operationName: string; query: string },
+    variables: Record<string, unknown>,
+    onNext: (result: GqlResult) => void,
+  ): void {
+    this.client.subscribe(
+      { ...document, variables },
+      {
+        next: onNext,
+        error: (error: unknown) => {
+          if (!Array.isArray(error)) return; // the socket closed: the `closed` event ends the session
+          const detail = (error as { message?: string }[]).map((e) => e.message).join('; ');
+          this.end({
+            kind: /ROOM_NOT_FOUND/.test(detail) ? 'fatal' : 'transient',
+            detail: `${document.operationName}: ${detail}`,
+          });
+        },
+        complete: () =>
+          this.end({ kind: 'transient', detail: `Kosmi ended the ${document.operationName} subscription` }),
+      },
+    );
+  }
+
+  private onNewMessage(roomId: string, result: GqlResult): void {
+    const parsed = newMessageData.safeParse(result.data);
+    if (!parsed.success || (result.errors?.length ?? 0) > 0) {
+      const why = parsed.success
+        ? (result.errors ?? []).map((e) => e.message).join('; ')
+        : describeIssues(parsed.error);
+      this.options.log.warn({ roomId, why }, 'dropped a newMessage frame of unexpected shape');
+      return;
+    }
+    this.options.onMessage(roomId, parsed.data.newMessage);
+  }
+
+  private parse<T extends z.ZodTypeAny>(schema: T, result: GqlResult, what: string): z.infer<T> {
+    const errors = (result.errors ?? []).map((e) => e.message).join('; ');
+    if (errors !== '') {
+      throw new SessionError({
+        kind: AUTH_ERROR.test(errors) ? 'auth-rejected' : 'transient',
+        detail: `${what}: ${errors}`,
+      });
+    }
+    const parsed = schema.safeParse(result.data);
+    if (!parsed.success) {
+      // A null currentUser is how a GraphQL server usually says "not logged in".
+      const kind = result.data?.[what] === null ? 'auth-rejected' : 'transient';
+      throw new SessionError({
+        kind,
+        detail: `${what} answered an unexpected shape: ${describeIssues(parsed.error)}`,
+      });
+    }
+    return parsed.data as z.infer<T>;
+  }
+
+  private checkJoin(result: GqlResult, roomId: string): void {
+    const errors = (result.errors ?? []).map((e) => `${e.message}${codeOf(e)}`).join('; ');
+    if (/ROOM_NOT_FOUND/.test(errors)) {
+      throw new SessionError({
+        kind: 'fatal',
+        detail: `Kosmi room ${roomId} not found (ROOM_NOT_FOUND): check the channel; named rooms keep their "@"`,
+      });
+    }
+    if (errors !== '')
+      throw new SessionError({
+        kind: AUTH_ERROR.test(errors) ? 'auth-rejected' : 'transient',
+        detail: `joinRoom ${roomId}: ${errors}`,
+      });
+    const parsed = joinRoomData.safeParse(result.data);
+    if (!parsed.success || parsed.data.joinRoom?.ok === false) {
+      throw new SessionError({ kind: 'transient', detail: `joinRoom ${roomId} did not answer ok` });
+    }
+  }
+
+  private onClosed(event: unknown): void {
+    const code = typeof event === 'object' && event !== null && 'code' in event ? Number(event.code) : 0;
+    const reason =
+      typeof event === 'object' && event !== null && 'reason' in event ? String(event.reason) : '';
+    const detail = `socket closed (${code}${reason === '' ? '' : ` ${reason}`}${this.lastError === undefined ? '' : `; ${this.lastError}`})`;
+    if (code === 4401 || code === 4403) this.end({ kind: 'auth-rejected', detail });
+    else if (this.opened && !this.acked && !this.watchdogFired)
+      this.end({ kind: 'init-closed', detail: `${detail} before connection_ack` });
+    else this.end({ kind: 'transient', detail: this.watchdogFired ? `read timeout; ${detail}` : detail });
+  }
+
+  private end(end: SessionEnd): void {
+    if (this.finished !== undefined) return;
+    this.finished = end;
+    this.finish(end);
+    if (end.kind !== 'closed-by-us') void this.client.dispose();
+  }
+}
+
+function codeOf(error: { extensions?: Record<string, unknown> }): string {
+  const code = error.extensions?.code;
+  return typeof code === 'string' ? ` (${code})` : '';
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (typeof error === 'object' && error !== null && 'code' in error)
+    return `socket closed (${String(error.code)})`;
+  return String(error);
+}

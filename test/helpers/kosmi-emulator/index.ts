@@ -1,0 +1,351 @@
+import http from 'node:http';
+import type { Socket } from 'node:net';
+import { Kind, parse, validate, execute, type DocumentNode, type OperationDefinitionNode } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { EventChannel } from './channel.js';
+import { appPage, EMAIL_LOGIN_PATH } from './page.js';
+import { kosmiSchema } from './schema.js';
+import {
+  EmulatorState,
+  roomNotFound,
+  type Connection,
+  type EmulatedMessage,
+  type EmulatedUser,
+} from './state.js';
+import { EmulatorTokens } from './tokens.js';
+
+export type { EmulatedMessage, EmulatedUser } from './state.js';
+
+/** 364 days, the lifetime of both published tokens (kosmi-protocol.md §6.3). */
+export const DEFAULT_TOKEN_LIFETIME_S = 31_449_600;
+
+export interface KosmiEmulatorOptions {
+  /** Rooms that exist, ids as Kosmi spells them ('@movienight', or a short code). Default ['@movienight']. */
+  readonly rooms?: readonly string[];
+  readonly users?: readonly { email: string; password: string; displayName: string; username?: string }[];
+  readonly tokenLifetimeSeconds?: number;
+  /** §2 [R]: a WebSocket upgrade without the app's Origin gets HTTP 403. Default true. */
+  readonly requireOrigin?: boolean;
+  /** §2: replies arrive interleaved; queries and mutations answer after a random 0-maxMs delay. Default 20. */
+  readonly replyJitterMs?: number;
+  /** The web page shows its "Login" button. Default true. */
+  readonly showLoginButton?: boolean;
+  /** The page waits this long before posting the email form (a slow app). Default 0. */
+  readonly loginDelayMs?: number;
+}
+
+export interface KosmiEmulator {
+  /** http://127.0.0.1:PORT: web_url (the page) and api_url (POST / GraphQL) alike. */
+  readonly url: string;
+  readonly webUrl: string;
+  readonly apiUrl: string;
+  readonly wsUrl: string;
+  readonly logins: { anon: number; email: number; emailRefused: number };
+  readonly state: EmulatorState;
+  /** Posts as a named (created on demand) user, as if typed in the web app. */
+  postAs(roomId: string, name: string, body: string): EmulatedMessage;
+  /** Room messages, optionally only those of one user id (the relay's: pass its sub). */
+  messages(roomId: string, userId?: string): EmulatedMessage[];
+  /** Connections that are authenticated, joined `roomId` and subscribed to its newMessage. */
+  listeners(roomId: string): Connection[];
+  connections(): Connection[];
+  issueToken(sub: string, lifetimeSeconds?: number): Promise<string>;
+  /** Terminates every socket without a close frame (the client sees 1006). Returns how many. */
+  dropAllSockets(): number;
+  /** Stops reading every socket: no pongs, no replies, no close (a silent dead peer). */
+  freezeSockets(): void;
+  /** Revokes every token issued so far; open connections are closed with 4403 when asked to. */
+  revokeAllTokens(options?: { closeConnections?: boolean }): void;
+  /** While on, every connection_init is refused with 4403, whatever the token. */
+  rejectAllTokens(on: boolean): void;
+  setTokenLifetime(seconds: number): void;
+  setShowLoginButton(show: boolean): void;
+  /** Sends roomDisconnect to every subscriber of the room. */
+  disconnectRoom(roomId: string): void;
+  close(): Promise<void>;
+}
+
+export async function startKosmiEmulator(options: KosmiEmulatorOptions = {}): Promise<KosmiEmulator> {
+  const state = new EmulatorState();
+  const tokens = new EmulatorTokens();
+  for (const room of options.rooms ?? ['@movienight']) state.rooms.add(room);
+  for (const user of options.users ?? [])
+    state.addUser({ ...user, username: user.username ?? user.displayName, isAnonymous: false });
+  let lifetime = options.tokenLifetimeSeconds ?? DEFAULT_TOKEN_LIFETIME_S;
+  let showLoginButton = options.showLoginButton ?? true;
+  let rejectAll = false;
+  const logins = { anon: 0, email: 0, emailRefused: 0 };
+  const jitter = options.replyJitterMs ?? 20;
+  const schema = kosmiSchema();
+  const delay = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.random() * jitter));
+
+  const anonLoginResolver = async (): Promise<{ token: string; user: EmulatedUser }> => {
+    logins.anon += 1;
+    const user = state.addUser({
+      displayName: `Anonymous ${Math.floor(Math.random() * 9000 + 1000)}`,
+      username: '',
+      isAnonymous: true,
+    });
+    return { token: await tokens.issue(user.id, lifetime), user };
+  };
+  const subscription = (
+    kind: 'newMessage' | 'roomDisconnect',
+    room: string,
+    connection: Connection,
+  ): EventChannel<unknown> => {
+    const channel: EventChannel<unknown> = new EventChannel(() => connection[kind].delete(channel));
+    connection[kind].set(channel, room);
+    return channel;
+  };
+  const roots = {
+    query: {
+      currentUser: async (_args: unknown, connection: Connection) => {
+        await delay();
+        return state.users.get(connection.sub ?? '');
+      },
+      chatArchive: async ({ roomId }: { roomId: string }) => {
+        await delay();
+        if (!state.rooms.has(roomId)) throw roomNotFound();
+        return {
+          forwardCursor: null,
+          backCursor: null,
+          results: state.messages.filter((m) => m.roomId === roomId).slice(-50),
+        };
+      },
+    },
+    mutation: {
+      anonLogin: anonLoginResolver,
+      joinRoom: async (
+        { id, disconnectOtherConnections }: { id: string; disconnectOtherConnections?: boolean },
+        connection: Connection,
+      ) => {
+        await delay();
+        if (!state.rooms.has(id)) throw roomNotFound();
+        connection.joined.add(id);
+        if (disconnectOtherConnections === true) state.disconnectRoom(id, connection, connection.sub);
+        return { ok: true };
+      },
+      sendMessage: async ({ body, roomId }: { body: string; roomId: string }, connection: Connection) => {
+        await delay();
+        if (!state.rooms.has(roomId)) throw roomNotFound();
+        const user = state.users.get(connection.sub ?? '');
+        if (!connection.joined.has(roomId) || user === undefined)
+          state.undelivered.push({ roomId, body, sub: connection.sub });
+        else state.publish(roomId, user, body);
+        return { ok: true };
+      },
+    },
+    subscription: {
+      newMessage: ({ roomId }: { roomId: string }, connection: Connection) => {
+        if (!state.rooms.has(roomId)) throw roomNotFound();
+        return subscription('newMessage', roomId, connection);
+      },
+      roomDisconnect: ({ id }: { id: string }, connection: Connection) => {
+        if (!state.rooms.has(id)) throw roomNotFound();
+        return subscription('roomDisconnect', id, connection);
+      },
+    },
+  };
+
+  const server = http.createServer((request, response) => {
+    void handleHttp(request, response).catch((error: unknown) => {
+      response.writeHead(500, { 'Content-Type': 'application/json' });
+      response.end(JSON.stringify({ errors: [{ message: String(error) }] }));
+    });
+  });
+  const handleHttp = async (request: http.IncomingMessage, response: http.ServerResponse): Promise<void> => {
+    const url = new URL(request.url ?? '/', 'http://emulator');
+    const json = (status: number, body: unknown): void => {
+      response.writeHead(status, { 'Content-Type': 'application/json' });
+      response.end(JSON.stringify(body));
+    };
+    if (request.method === 'GET' && (url.pathname === '/' || url.pathname.startsWith('/room/'))) {
+      response.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+      response.end(appPage({ showLoginButton, loginDelayMs: options.loginDelayMs ?? 0 }));
+      return;
+    }
+    if (request.method !== 'POST') return json(404, { errors: [{ message: 'not found' }] });
+    const body = await readJson(request);
+    if (url.pathname === EMAIL_LOGIN_PATH) {
+      const { email, password } = (body ?? {}) as { email?: unknown; password?: unknown };
+      const user = [...state.users.values()].find(
+        (u) => u.email !== undefined && u.email === email && u.password === password,
+      );
+      if (user === undefined) {
+        logins.emailRefused += 1;
+        return json(401, { error: 'Invalid email or password' });
+      }
+      logins.email += 1;
+      return json(200, {
+        token: await tokens.issue(user.id, lifetime),
+        user: { id: user.id, displayName: user.displayName },
+      });
+    }
+    // §6.2: the paths people guessed for an email login answer 400 with an empty message.
+    if (url.pathname === '/auth/login' || url.pathname === '/login')
+      return json(400, { errors: [{ message: '' }] });
+    if (url.pathname !== '/') return json(404, { errors: [{ message: 'not found' }] });
+    const { query, variables, operationName } = (body ?? {}) as {
+      query?: unknown;
+      variables?: Record<string, unknown>;
+      operationName?: string;
+    };
+    let document: DocumentNode;
+    try {
+      document = parse(String(query));
+    } catch (error) {
+      return json(400, { errors: [{ message: (error as Error).message }] });
+    }
+    const errors = validate(schema, document);
+    if (errors.length > 0) return json(400, { errors: errors.map((e) => ({ message: e.message })) });
+    // §11: over HTTP only anonLogin (and introspection, §1) is answered.
+    const fields = document.definitions
+      .filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)
+      .flatMap((d) => d.selectionSet.selections.map((s) => (s.kind === Kind.FIELD ? s.name.value : '')));
+    if (!fields.every((f) => f === 'anonLogin' || f.startsWith('__'))) {
+      return json(200, { errors: [{ message: `not available over HTTP: ${fields.join(', ')}` }] });
+    }
+    const result = await execute({
+      schema,
+      document,
+      rootValue: { anonLogin: anonLoginResolver },
+      variableValues: variables ?? null,
+      operationName: operationName ?? null,
+    });
+    return json(200, result);
+  };
+
+  const wss = new WebSocketServer({ noServer: true });
+  const rawSockets = new Map<WebSocket, Socket>();
+  server.on('upgrade', (request, socket, head) => {
+    const url = new URL(request.url ?? '/', 'http://emulator');
+    const expectedOrigin = `http://127.0.0.1:${port}`;
+    if (url.pathname !== '/gql-ws') return refuseUpgrade(socket, 404, 'Not Found');
+    if ((options.requireOrigin ?? true) && request.headers.origin !== expectedOrigin)
+      return refuseUpgrade(socket, 403, 'Forbidden');
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      rawSockets.set(ws, socket as Socket);
+      ws.once('close', () => rawSockets.delete(ws));
+      wss.emit('connection', ws, request);
+    });
+  });
+
+  let nextConnectionId = 1;
+  const byContext = new WeakMap<object, Connection>();
+  const connectionOf = (ctx: { extra: { socket: WebSocket } }): Connection => {
+    let connection = byContext.get(ctx.extra);
+    if (connection === undefined) {
+      connection = {
+        id: nextConnectionId++,
+        socket: ctx.extra.socket,
+        raw: rawSockets.get(ctx.extra.socket) as Socket,
+        joined: new Set(),
+        operations: [],
+        newMessage: new Map(),
+        roomDisconnect: new Map(),
+      };
+      byContext.set(ctx.extra, connection);
+      state.connections.add(connection);
+      ctx.extra.socket.once('close', () => state.connections.delete(connection as Connection));
+    }
+    return connection;
+  };
+  useServer<Record<string, unknown> | undefined, { socket: WebSocket }>(
+    {
+      schema,
+      roots,
+      context: (ctx) => connectionOf(ctx),
+      onConnect: async (ctx) => {
+        const connection = connectionOf(ctx);
+        if (rejectAll) return false;
+        // §11: connection_init must carry payload.token; ua, v and r are ignored. false -> 4403.
+        const verdict = await tokens.verify(ctx.connectionParams?.token);
+        if ('refused' in verdict) return false;
+        connection.sub = verdict.sub;
+        connection.jti = verdict.jti;
+        return true;
+      },
+      onSubscribe: (ctx, _id, payload) => {
+        const connection = connectionOf(ctx);
+        const field = /\{\s*(\w+)/.exec(payload.query)?.[1] ?? '?';
+        connection.operations.push(payload.operationName ?? field);
+      },
+    },
+    wss,
+  );
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  const url = `http://127.0.0.1:${port}`;
+
+  const live = (): Connection[] => [...state.connections];
+  return {
+    url,
+    webUrl: url,
+    apiUrl: `${url}/`,
+    wsUrl: `ws://127.0.0.1:${port}/gql-ws`,
+    logins,
+    state,
+    postAs: (roomId, name, body) => {
+      if (!state.rooms.has(roomId)) throw new Error(`no room ${roomId}`);
+      return state.publish(roomId, state.userNamed(name), body);
+    },
+    messages: (roomId, userId) =>
+      state.messages.filter((m) => m.roomId === roomId && (userId === undefined || m.user.id === userId)),
+    listeners: (roomId) =>
+      live().filter(
+        (c) => c.sub !== undefined && c.joined.has(roomId) && [...c.newMessage.values()].includes(roomId),
+      ),
+    connections: live,
+    issueToken: (sub, lifetimeSeconds) => tokens.issue(sub, lifetimeSeconds ?? lifetime),
+    dropAllSockets: () => {
+      const sockets = [...wss.clients];
+      for (const socket of sockets) socket.terminate();
+      return sockets.length;
+    },
+    freezeSockets: () => {
+      for (const raw of rawSockets.values()) raw.pause();
+    },
+    revokeAllTokens: (revokeOptions) => {
+      tokens.revokeAll();
+      if (revokeOptions?.closeConnections === true)
+        for (const socket of wss.clients) socket.close(4403, 'Forbidden');
+    },
+    rejectAllTokens: (on) => {
+      rejectAll = on;
+    },
+    setTokenLifetime: (seconds) => {
+      lifetime = seconds;
+    },
+    setShowLoginButton: (show) => {
+      showLoginButton = show;
+    },
+    disconnectRoom: (roomId) => state.disconnectRoom(roomId),
+    close: async () => {
+      for (const socket of wss.clients) socket.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function refuseUpgrade(socket: import('node:stream').Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+function readJson(request: http.IncomingMessage): Promise<unknown> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      } catch {
+        resolve(undefined);
+      }
+    });
+  });
+}

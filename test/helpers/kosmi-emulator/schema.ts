@@ -1,0 +1,71 @@
+import { buildSchema, type GraphQLSchema } from 'graphql';
+
+/**
+ * The part of Kosmi's schema that kosmi-protocol.md names (§4, §11). Type names are ours: the spec
+ * never published them. Field names and arguments are the spec's; documents that ask for anything
+ * else fail validation here as they would against the real server.
+ */
+export const KOSMI_SDL = /* GraphQL */ `
+  type User {
+    id: String!
+    displayName: String
+    username: String
+    isAnonymous: Boolean
+  }
+
+  type AnonLoginResult {
+    token: String!
+    user: User!
+  }
+
+  "joinRoom, sendMessage and roomDisconnect all answer { ok } (§4.3, §4.4, §4.6)."
+  type Ok {
+    ok: Boolean!
+  }
+
+  type Member {
+    id: String!
+    role: String
+  }
+
+  type Reaction {
+    emoji: String!
+    count: Int!
+  }
+
+  type Message {
+    id: String!
+    body: String!
+    "UNIX timestamp in seconds (§4.5)."
+    time: Int!
+    user: User!
+    member: Member
+    reactions: [Reaction!]!
+  }
+
+  type ChatArchive {
+    forwardCursor: String
+    backCursor: String
+    results: [Message!]!
+  }
+
+  type Query {
+    currentUser: User!
+    chatArchive(roomId: String!, channelId: String!, cursor: String): ChatArchive!
+  }
+
+  type Mutation {
+    anonLogin: AnonLoginResult!
+    joinRoom(id: String!, disconnectOtherConnections: Boolean): Ok!
+    sendMessage(body: String!, roomId: String!, channelId: String, replyToMessageId: String): Ok!
+  }
+
+  type Subscription {
+    roomDisconnect(id: String!): Ok!
+    newMessage(roomId: String!, channelId: String!): Message!
+  }
+`;
+
+export function kosmiSchema(): GraphQLSchema {
+  return buildSchema(KOSMI_SDL);
+}

@@ -1,0 +1,54 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { SignJWT, jwtVerify } from 'jose';
+
+/** HS512 JWTs with the claims of kosmi-protocol.md §6.3. */
+export class EmulatorTokens {
+  private readonly secret = randomBytes(64);
+  private readonly revoked = new Set<string>();
+  private revokedBefore = 0;
+
+  async issue(
+    sub: string,
+    lifetimeSeconds: number,
+    issuedAt = Math.floor(Date.now() / 1000),
+  ): Promise<string> {
+    return new SignJWT({ typ: 'access' })
+      .setProtectedHeader({ alg: 'HS512', typ: 'JWT' })
+      .setAudience('kosmi')
+      .setIssuer('kosmi')
+      .setSubject(sub)
+      .setJti(randomUUID())
+      .setIssuedAt(issuedAt)
+      .setNotBefore(issuedAt - 1)
+      .setExpirationTime(issuedAt + lifetimeSeconds)
+      .sign(this.secret);
+  }
+
+  /** The token's sub and jti, or a reason it is refused (bad signature, expired, revoked). */
+  async verify(token: unknown): Promise<{ sub: string; jti: string } | { refused: string }> {
+    if (typeof token !== 'string' || token === '') return { refused: 'no token' };
+    try {
+      const { payload } = await jwtVerify(token, this.secret, {
+        algorithms: ['HS512'],
+        audience: 'kosmi',
+        issuer: 'kosmi',
+      });
+      if (payload.typ !== 'access' || typeof payload.sub !== 'string' || typeof payload.jti !== 'string')
+        return { refused: 'bad claims' };
+      if (this.revoked.has(payload.jti) || (payload.iat ?? 0) < this.revokedBefore)
+        return { refused: 'revoked' };
+      return { sub: payload.sub, jti: payload.jti };
+    } catch (error) {
+      return { refused: (error as Error).message };
+    }
+  }
+
+  revoke(jti: string): void {
+    this.revoked.add(jti);
+  }
+
+  /** Revokes every token issued so far (iat is in whole seconds, so up to and including this second). */
+  revokeAll(): void {
+    this.revokedBefore = Math.floor(Date.now() / 1000) + 1;
+  }
+}
