@@ -17,9 +17,14 @@ RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:24-bookworm-slim
 # Debian's Chromium for the Kosmi email login (Playwright drives it; no browser download).
+# Docker's default seccomp profile denies the user namespaces Chromium's sandbox needs when it
+# runs as a non-root user, so Chromium would abort with "No usable sandbox". Debian's
+# /usr/bin/chromium wrapper reads /etc/chromium.d/*: turn the sandbox off there; the container is
+# the boundary, and the browser only ever opens the configured Kosmi web_url.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends chromium \
- && rm -rf /var/lib/apt/lists/*
+ && rm -rf /var/lib/apt/lists/* \
+ && echo 'export CHROMIUM_FLAGS="$CHROMIUM_FLAGS --no-sandbox"' > /etc/chromium.d/kosmi-relay-no-sandbox
 ENV NODE_ENV=production \
     CHROMIUM_PATH=/usr/bin/chromium \
     RELAY_DATA_DIR=/app/data

@@ -89,3 +89,43 @@ describe.skipIf(!HAS_DOCKER_COMPOSE)('docker-compose.yml (Debian docker-compose 
     expect(result.stdout).toMatch(/^ {6}RELAY_DATA_DIR: \/app\/data$/m);
   });
 });
+
+/** No Docker engine runs here to build the image, so its contract is checked where it is written. */
+describe('Dockerfile', () => {
+  const dockerfile = readFileSync(path.join(REPO, 'Dockerfile'), 'utf8');
+  const instructions = dockerfile
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .filter((line) => /^[A-Z]+\s/.test(line));
+  const runtime = instructions.slice(instructions.map((l) => l.startsWith('FROM ')).lastIndexOf(true));
+
+  it('builds on node:24-bookworm-slim with Debian chromium and the browser path set', () => {
+    expect(instructions.filter((l) => l.startsWith('FROM ')).every((l) => /^FROM node:24-bookworm-slim\b/.test(l))).toBe(true);
+    expect(runtime.some((l) => /^RUN .*apt-get install -y --no-install-recommends chromium\b.*rm -rf \/var\/lib\/apt\/lists/.test(l))).toBe(true);
+    expect(runtime.some((l) => /^ENV .*CHROMIUM_PATH=\/usr\/bin\/chromium\b/.test(l))).toBe(true);
+  });
+
+  it('runs the daemon as node from /app with its data volume, health check and config', () => {
+    expect(runtime).toContain('WORKDIR /app');
+    expect(runtime.some((l) => /^ENV .*RELAY_DATA_DIR=\/app\/data\b/.test(l))).toBe(true);
+    expect(runtime).toContain('VOLUME /app/data');
+    expect(runtime).toContain('USER node');
+    expect(runtime.at(-1)).toBe('CMD ["node", "dist/main.js", "--config", "/app/relay.toml"]');
+    const health = runtime.find((l) => l.startsWith('HEALTHCHECK '));
+    expect(health).toMatch(/CMD \["node", "-e", ".*http:\/\/127\.0\.0\.1:9090\/healthz/);
+    // The health check only gets an answer when the example config listens on that port.
+    expect(readFileSync(path.join(REPO, 'relay.toml'), 'utf8')).toMatch(/^http_listen = "0\.0\.0\.0:9090"$/m);
+  });
+
+  it('puts kosmi-relay on the PATH, pointing at the package bin, which has a shebang', () => {
+    const pkg = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+    expect(pkg.bin['kosmi-relay']).toBe('dist/main.js');
+    expect(runtime.some((l) => l.includes('ln -s /app/dist/main.js /usr/local/bin/kosmi-relay'))).toBe(true);
+    expect(readFileSync(path.join(REPO, 'src/main.ts'), 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+  });
+
+  it('keeps secrets and local state out of the build context', () => {
+    const ignored = readFileSync(path.join(REPO, '.dockerignore'), 'utf8').split('\n');
+    for (const entry of ['.env', 'data', 'node_modules', '.git']) expect(ignored).toContain(entry);
+  });
+});
