@@ -25,6 +25,10 @@ export interface NgircdServer {
   restart(): Promise<void>;
   /** SIGKILL and wait for the process to exit (a crash: no ERROR or QUIT reaches the clients). */
   kill(): Promise<void>;
+  /** SIGSTOP: the server stops answering but keeps its sockets open (a dead link, for ping-timeout tests). */
+  freeze(): void;
+  /** SIGCONT after freeze(). */
+  thaw(): void;
   /** ngircd's stderr/stdout so far, for diagnosing a failing test. */
   output(): string;
 }
@@ -159,6 +163,7 @@ export async function startNgircd(options: NgircdOptions = {}): Promise<NgircdSe
   const terminate = async (signal: NodeJS.Signals): Promise<void> => {
     const proc = child;
     if (proc === undefined) return;
+    proc.kill('SIGCONT'); // a frozen server cannot handle SIGTERM
     proc.kill(signal);
     const timer = setTimeout(() => proc.kill('SIGKILL'), STOP_TIMEOUT_MS);
     await exited;
@@ -175,6 +180,12 @@ export async function startNgircd(options: NgircdOptions = {}): Promise<NgircdSe
     restart: async () => {
       await terminate('SIGTERM');
       await start();
+    },
+    freeze: () => {
+      child?.kill('SIGSTOP');
+    },
+    thaw: () => {
+      child?.kill('SIGCONT');
     },
     output: () => output,
   };

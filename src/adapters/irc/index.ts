@@ -1,7 +1,14 @@
 import type { IrcAccountConfig } from '../../config/irc.js';
 import type { AdapterDeps, ChatAdapter } from '../types.js';
+import { IrcAdapter } from './adapter.js';
 
-// Placeholder until the irc adapter lands (its issue replaces this file).
-export function createIrcAdapter(_account: string, _settings: IrcAccountConfig, _deps: AdapterDeps): ChatAdapter {
-  throw new Error('irc adapter not built yet');
+export { IrcAdapter, parseServer } from './adapter.js';
+
+/** The IRC bridge (issue 2 §4); loaded by adapters/registry.ts only when an [irc.*] account exists. */
+export function createIrcAdapter(
+  accountId: string,
+  settings: IrcAccountConfig,
+  deps: AdapterDeps,
+): ChatAdapter {
+  return new IrcAdapter(accountId, settings, deps);
 }

@@ -1,0 +1,222 @@
+import type { IrcAccountConfig } from '../../config/irc.js';
+import { Backoff, sleep } from '../../core/backoff.js';
+import type { ChatMessage, OutboundMessage } from '../../core/message.js';
+import { scrubSecrets } from '../../log/logger.js';
+import { BaseAdapter } from '../base-adapter.js';
+import { DeliveryError, type AdapterCapabilities, type AdapterDeps } from '../types.js';
+import { IrcConnection, type ConnectionSettings, type InboundLine } from './connection.js';
+import type { CloseOutcome } from './errors.js';
+import { hasFormatting, stripFormatting } from './format.js';
+import { SendQueue } from './send-queue.js';
+import { renderMessage } from './split.js';
+import { TokenBucket } from './token-bucket.js';
+
+/** Reconnect delays (full jitter, core/backoff.ts): a restarted server is usually back within a second. */
+const RECONNECT_BACKOFF = { initialMs: 500, maxMs: 60_000, stableAfterMs: 60_000 };
+/** On stop, queued lines get at most this share of the deadline before QUIT. */
+const STOP_FLUSH_SHARE = 0.5;
+const STOP_POLL_MS = 20;
+
+export interface IrcEndpoint {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** "host:port", "host", "[v6]:port"; the port defaults to 6697 with TLS, else 6667 (issue 2 §2). */
+export function parseServer(server: string, tls: boolean): IrcEndpoint {
+  const match = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d{1,5}))?$/.exec(server.trim());
+  if (match === null) throw new Error(`server "${server}" is not host:port`);
+  const host = match[1] ?? match[2] ?? '';
+  return { host, port: match[3] === undefined ? (tls ? 6697 : 6667) : Number(match[3]) };
+}
+
+/**
+ * One IRC account (issue 2 §4): a supervisor that keeps one IrcConnection alive forever, the
+ * flood-controlled send queue, and the mapping between IRC lines and the neutral model.
+ */
+export class IrcAdapter extends BaseAdapter {
+  readonly protocol = 'irc' as const;
+  readonly capabilities: AdapterCapabilities;
+  private readonly queue: SendQueue;
+  private readonly abort = new AbortController();
+  private readonly ignoreNicks: RegExp[];
+  private readonly ignoreMessages: RegExp[];
+  private readonly secrets: (string | undefined)[];
+  private connection: IrcConnection | undefined;
+  private loop: Promise<void> | undefined;
+  private stopped = false;
+  private sequence = 0;
+
+  constructor(
+    account: string,
+    private readonly settings: IrcAccountConfig,
+    private readonly deps: AdapterDeps,
+  ) {
+    super(account, deps.channels, deps.logger);
+    this.capabilities = { formatting: 'irc', maxMessageBytes: settings.max_line_bytes - 160, edits: false };
+    const bucket = new TokenBucket(settings.flood_burst, settings.flood_rate);
+    this.queue = new SendQueue(bucket, (line) => deps.rememberSent(line.text));
+    this.controlLine = () => bucket.forceTake();
+    this.ignoreNicks = settings.ignore_nicks.map((pattern) => new RegExp(pattern, 'i'));
+    this.ignoreMessages = settings.ignore_messages.map((pattern) => new RegExp(pattern));
+    this.secrets = [settings.password, settings.sasl_password, settings.nickserv_password];
+  }
+
+  private readonly controlLine: () => void;
+
+  /** Lines waiting for the socket (health: queue depth). */
+  get queueDepth(): number {
+    return this.queue.depth;
+  }
+
+  start(): Promise<void> {
+    // Validates the server address now: a bad one is a local setup error, not a network outage.
+    parseServer(this.settings.server, this.settings.tls);
+    this.loop ??= this.supervise();
+    return Promise.resolve();
+  }
+
+  async stop(deadlineMs: number): Promise<void> {
+    const deadline = Date.now() + deadlineMs;
+    if (this.stopped) return;
+    this.stopped = true;
+    const flushUntil = Date.now() + deadlineMs * STOP_FLUSH_SHARE;
+    for (let i = 0; i < deadlineMs / STOP_POLL_MS && this.queue.depth > 0 && Date.now() < flushUntil; i++) {
+      await sleep(STOP_POLL_MS);
+    }
+    this.abort.abort(new Error('stopped'));
+    await this.connection?.quit('kosmi-relay shutting down', Math.max(0, deadline - Date.now()));
+    await this.loop;
+    this.queue.detach('stopped');
+    this.setStatus('disconnected', 'stopped');
+  }
+
+  send(message: OutboundMessage): Promise<void> {
+    const connection = this.connection;
+    if (this.stopped || connection === undefined || this.status().state !== 'connected') {
+      return Promise.reject(new DeliveryError('IRC account is not connected', { retryable: true }));
+    }
+    const useRich = message.rich?.format === 'irc' && message.origin.protocol === 'irc';
+    const { lines, cutLines } = renderMessage({
+      kind: message.kind,
+      target: message.channel,
+      prefix: message.prefix,
+      body: useRich && message.rich !== undefined ? message.rich.body : message.text,
+      sourceBytes: connection.sourceBytes,
+      maxLineBytes: this.settings.max_line_bytes,
+      maxLines: this.settings.max_lines_per_message,
+      cutMarker: this.settings.cut_marker,
+    });
+    if (cutLines > 0) {
+      this.log.warn(
+        { id: message.id, channel: message.channel, cutLines },
+        'long message cut to max_lines_per_message',
+      );
+    }
+    return this.queue.enqueue(message.channel, lines);
+  }
+
+  private async supervise(): Promise<void> {
+    const backoff = new Backoff(RECONNECT_BACKOFF);
+    while (!this.stopped) {
+      const outcome = await this.runConnection(backoff);
+      this.connection = undefined;
+      this.queue.detach(outcome.reason);
+      if (this.stopped) break;
+      backoff.disconnected();
+      const delayMs = outcome.fatal ? this.settings.fatal_retry_seconds * 1000 : backoff.next();
+      this.setStatus(outcome.fatal ? 'failed' : 'disconnected', outcome.reason);
+      this.log.info({ delayMs, attempt: backoff.attempts }, `reconnecting in ${delayMs} ms`);
+      try {
+        await sleep(delayMs, this.abort.signal);
+      } catch {
+        break; // stop() aborted the wait
+      }
+    }
+  }
+
+  private runConnection(backoff: Backoff): Promise<CloseOutcome> {
+    const { host, port } = parseServer(this.settings.server, this.settings.tls);
+    this.setStatus('connecting');
+    this.log.info({ host, port, tls: this.settings.tls }, 'connecting');
+    return new Promise((resolve) => {
+      const connection: IrcConnection = new IrcConnection(
+        this.connectionSettings(host, port),
+        {
+          onReady: () => {
+            backoff.connected();
+            this.queue.attach(connection);
+            this.setStatus('connected');
+          },
+          onJoined: (channel) => {
+            this.log.info({ channel }, 'joined');
+            this.queue.pump();
+          },
+          onChannelLost: (channel, reason) => {
+            this.log.warn({ channel, reason: this.scrub(reason) }, 'not in channel');
+            this.queue.failChannel(
+              channel,
+              new DeliveryError(`not in ${channel}: ${reason}`, { retryable: true }),
+            );
+          },
+          onMessage: (line) => this.onInbound(line),
+          onClosed: (outcome) => resolve({ ...outcome, reason: this.scrub(outcome.reason) }),
+          onControlLine: this.controlLine,
+        },
+        this.log,
+      );
+      this.connection = connection;
+      connection.open();
+    });
+  }
+
+  private connectionSettings(host: string, port: number): ConnectionSettings {
+    const s = this.settings;
+    return {
+      host,
+      port,
+      tls: s.tls,
+      tlsVerify: s.tls_verify,
+      nick: s.nick,
+      realname: s.realname,
+      ...(s.password === undefined ? {} : { password: s.password }),
+      ...(s.sasl_account === undefined || s.sasl_password === undefined
+        ? {}
+        : { sasl: { account: s.sasl_account, password: s.sasl_password } }),
+      ...(s.nickserv_password === undefined ? {} : { nickservPassword: s.nickserv_password }),
+      channels: this.channels,
+      connectTimeoutMs: s.connect_timeout_seconds * 1000,
+      pingIntervalMs: s.ping_interval_seconds * 1000,
+      pingTimeoutMs: s.ping_timeout_seconds * 1000,
+      rejoinDelayMs: s.rejoin_delay_seconds * 1000,
+      nickRegainMs: s.nick_regain_seconds * 1000,
+    };
+  }
+
+  private onInbound(line: InboundLine): void {
+    const text = stripFormatting(line.body);
+    if (
+      this.ignoreNicks.some((re) => re.test(line.nick)) ||
+      this.ignoreMessages.some((re) => re.test(text))
+    ) {
+      this.log.debug({ channel: line.channel }, 'ignored by ignore_nicks/ignore_messages');
+      return;
+    }
+    this.sequence += 1;
+    const message: ChatMessage = {
+      id: `${this.account}:${this.sequence}`,
+      kind: line.kind,
+      text,
+      ...(hasFormatting(line.body) ? { rich: { format: 'irc', body: line.body } as const } : {}),
+      sender: { nick: line.nick },
+      source: { account: this.account, channel: line.channel },
+      timestamp: line.time,
+    };
+    this.log.debug({ id: message.id, channel: line.channel }, 'received');
+    this.emitMessage(message);
+  }
+
+  private scrub(text: string): string {
+    return scrubSecrets(text, this.secrets);
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * The narrow slice of irc-framework 4.x this adapter uses, typed here because the package ships no
+ * types. Wire types stay in this folder (house style: "wire types never leave their adapter").
+ */
+import { createRequire } from 'node:module';
+
+/** A parsed line (irc-framework src/ircmessage.js). Numerics keep their digits as `command`. */
+export interface IrcLine {
+  readonly command: string;
+  readonly params: string[];
+  readonly prefix: string;
+  readonly nick: string;
+  readonly ident: string;
+  readonly hostname: string;
+  readonly tags: Record<string, string | undefined>;
+}
+
+export interface IrcFrameworkConnection {
+  connected: boolean;
+  /** Writes one line (CR LF added); `callback` is the socket write callback. */
+  write(line: string, callback?: (error?: Error | null) => void): unknown;
+  /** Closes the socket: `end(null, true)` destroys it at once. */
+  end(data?: string | null, hadError?: boolean): void;
+  on(event: 'message', listener: (line: IrcLine, raw: string) => void): unknown;
+  on(event: 'raw', listener: (event: { line: string; from_server: boolean }) => void): unknown;
+}
+
+export interface IrcFrameworkClient {
+  readonly connection: IrcFrameworkConnection;
+  readonly network: { readonly options: Record<string, unknown> };
+  connect(options: Record<string, unknown>): void;
+  on(event: 'registered', listener: (event: { nick: string }) => void): this;
+  on(event: 'socket close', listener: (error?: Error | false) => void): this;
+  on(event: 'sasl failed', listener: (event: { reason: string; message?: string }) => void): this;
+  on(event: 'loggedin', listener: (event: { nick: string; account: string }) => void): this;
+  removeAllListeners(): this;
+}
+
+type ClientConstructor = new () => IrcFrameworkClient;
+
+const requireHere = createRequire(import.meta.url);
+let clientClass: ClientConstructor | undefined;
+
+/** irc-framework is CommonJS; load it once, lazily. */
+export function createIrcFrameworkClient(): IrcFrameworkClient {
+  clientClass ??= (requireHere('irc-framework') as { Client: ClientConstructor }).Client;
+  return new clientClass();
+}

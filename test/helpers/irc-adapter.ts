@@ -1,0 +1,79 @@
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { IrcAdapter } from '../../src/adapters/irc/adapter.js';
+import type { AdapterState } from '../../src/adapters/types.js';
+import { ircAccountSchema } from '../../src/config/irc.js';
+import type { ChatMessage, OutboundMessage } from '../../src/core/message.js';
+import { REDACT_PATHS } from '../../src/log/logger.js';
+import { waitFor } from './wait-for.js';
+
+/** An IrcAdapter wired to an in-memory log and message list, for integration tests. */
+export interface AdapterHarness {
+  readonly adapter: IrcAdapter;
+  readonly received: ChatMessage[];
+  readonly remembered: string[];
+  readonly states: AdapterState[];
+  /** Everything the adapter logged, as JSON lines. */
+  logText(): string;
+  waitForState(state: AdapterState, timeoutMs?: number): Promise<void>;
+  waitForMessage(test: (m: ChatMessage) => boolean, timeoutMs?: number): Promise<ChatMessage>;
+}
+
+export function makeIrcAdapter(
+  settings: Record<string, unknown>,
+  channels: readonly string[],
+  account = 'irc.test',
+): AdapterHarness {
+  let logText = '';
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      logText += chunk.toString('utf8');
+      done();
+    },
+  });
+  const logger = pino({ level: 'trace', redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, sink);
+  const received: ChatMessage[] = [];
+  const remembered: string[] = [];
+  const states: AdapterState[] = [];
+  const adapter = new IrcAdapter(account, ircAccountSchema.parse(settings), {
+    logger,
+    dataDir: '/nonexistent',
+    channels,
+    rememberSent: (text) => remembered.push(text),
+  });
+  adapter.on('message', (m) => received.push(m));
+  adapter.on('status', (s) => states.push(s.state));
+  return {
+    adapter,
+    received,
+    remembered,
+    states,
+    logText: () => logText,
+    waitForState: async (state, timeoutMs = 15_000) => {
+      await waitFor(() => adapter.status().state === state, { timeoutMs, what: `state ${state}` });
+    },
+    waitForMessage: (test, timeoutMs = 10_000) =>
+      waitFor(() => received.find(test), { timeoutMs, what: 'a relayed message' }),
+  };
+}
+
+let counter = 0;
+/** An OutboundMessage as the router would hand it to the adapter. */
+export function outbound(
+  channel: string,
+  text: string,
+  extra: Partial<OutboundMessage> = {},
+): OutboundMessage {
+  counter += 1;
+  return {
+    id: `test:${counter}`,
+    kind: 'text',
+    text,
+    nick: 'bob',
+    prefix: '[kosmi] <bob> ',
+    origin: { account: 'kosmi.main', channel: '@room', protocol: 'kosmi', gateway: 'g' },
+    channel,
+    timestamp: new Date(),
+    ...extra,
+  };
+}

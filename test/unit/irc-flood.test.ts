@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { SendQueue } from '../../src/adapters/irc/send-queue.js';
+import { TokenBucket, type Clock } from '../../src/adapters/irc/token-bucket.js';
+import { DeliveryError } from '../../src/adapters/types.js';
+
+class FakeClock implements Clock {
+  t = 0;
+  now(): number {
+    return this.t;
+  }
+}
+
+describe('token bucket', () => {
+  it('allows a burst, then the sustained rate', () => {
+    const clock = new FakeClock();
+    const bucket = new TokenBucket(4, 2, clock);
+    for (let i = 0; i < 4; i++) expect(bucket.tryTake()).toBe(true);
+    expect(bucket.tryTake()).toBe(false);
+    expect(bucket.waitMs()).toBe(500);
+    clock.t = 499;
+    expect(bucket.tryTake()).toBe(false);
+    clock.t = 500;
+    expect(bucket.tryTake()).toBe(true);
+    // Over 10 s at most burst + 10 s * rate lines get through.
+    let sent = 0;
+    for (clock.t = 500; clock.t <= 10_500; clock.t += 10) while (bucket.tryTake()) sent += 1;
+    expect(sent).toBe(20);
+  });
+
+  it('refills no further than the burst', () => {
+    const clock = new FakeClock();
+    const bucket = new TokenBucket(3, 1, clock);
+    clock.t = 1_000_000;
+    let sent = 0;
+    while (bucket.tryTake()) sent += 1;
+    expect(sent).toBe(3);
+  });
+
+  it('counts lines that cannot wait (forceTake) against the budget', () => {
+    const clock = new FakeClock();
+    const bucket = new TokenBucket(2, 1, clock);
+    bucket.forceTake();
+    bucket.forceTake();
+    bucket.forceTake();
+    expect(bucket.waitMs()).toBe(2000);
+  });
+
+  it('rate 0 is unlimited', () => {
+    const bucket = new TokenBucket(1, 0, new FakeClock());
+    for (let i = 0; i < 10_000; i++) expect(bucket.tryTake()).toBe(true);
+    expect(bucket.waitMs()).toBe(0);
+  });
+});
+
+describe('send queue', () => {
+  function line(text: string) {
+    return { wire: `PRIVMSG #c :${text}`, text };
+  }
+
+  it('writes in order, holds back channels not joined, and reports written lines', async () => {
+    const written: string[] = [];
+    const remembered: string[] = [];
+    const joined = new Set(['#a']);
+    const queue = new SendQueue(new TokenBucket(100, 0), (l) => remembered.push(l.text));
+    queue.attach({
+      writeLine: (wire) => {
+        written.push(wire);
+        return Promise.resolve();
+      },
+      isJoined: (channel) => joined.has(channel),
+    });
+    const b = queue.enqueue('#b', [line('b1')]);
+    const a = queue.enqueue('#a', [line('a1'), line('a2')]);
+    await a;
+    expect(written).toEqual(['PRIVMSG #c :a1', 'PRIVMSG #c :a2']);
+    joined.add('#b');
+    queue.pump();
+    await b;
+    expect(remembered).toEqual(['a1', 'a2', 'b1']);
+  });
+
+  it('rejects unsent lines with a retryable DeliveryError when the connection goes', async () => {
+    const clock = new FakeClock();
+    const queue = new SendQueue(new TokenBucket(1, 1, clock), () => undefined);
+    queue.attach({ writeLine: () => Promise.resolve(), isJoined: () => true });
+    const first = queue.enqueue('#a', [line('1')]);
+    const second = queue.enqueue('#a', [line('2')]);
+    await first;
+    queue.detach('ping timeout');
+    const error = await second.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DeliveryError);
+    expect((error as DeliveryError).retryable).toBe(true);
+    await expect(queue.enqueue('#a', [line('3')])).rejects.toMatchObject({ retryable: true });
+  });
+
+  it('rejects a message whose write failed', async () => {
+    const queue = new SendQueue(new TokenBucket(5, 0), () => undefined);
+    queue.attach({ writeLine: () => Promise.reject(new Error('EPIPE')), isJoined: () => true });
+    await expect(queue.enqueue('#a', [line('x')])).rejects.toMatchObject({ retryable: true });
+  });
+});
