@@ -67,7 +67,7 @@ describe('IRC splitting', () => {
       const { lines } = renderMessage(request);
       for (const line of lines) expect(relayed(request, line.wire)).toBeLessThanOrEqual(512);
       if (kind === 'action')
-        expect(lines[0]?.wire).toMatch(/^PRIVMSG #movienight :\x01ACTION \[kosmi\] <bob> x x/);
+        expect(lines[0]?.wire.startsWith('PRIVMSG #movienight :\x01ACTION [kosmi] <bob> x x')).toBe(true);
       else expect(lines[0]?.wire.startsWith('NOTICE #movienight :[kosmi]')).toBe(true);
     }
     expect(textBudget({ ...base, kind: 'action' })).toBe(textBudget(base) - 9);
