@@ -165,6 +165,18 @@ describe('relay.toml, the example of every option', () => {
     for (const line of secrets) expect(line.source, `line ${line.line}`).toMatch(/=\s*"\$\{[A-Z_]+\}"/);
   });
 
+  it('lists in .env.example every variable relay.toml mentions and every one src/ reads', () => {
+    const listed = new Set([...readFileSync(path.join(REPO, '.env.example'), 'utf8').matchAll(/^#?\s*([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]));
+    const wanted = new Set(example.lines.flatMap((l) => [...l.source.matchAll(/\$\{([A-Z][A-Z0-9_]*)\}/g)].map((m) => m[1])));
+    const sources = readdirSync(path.join(REPO, 'src'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
+    for (const file of sources) {
+      const code = readFileSync(path.join(REPO, 'src', file), 'utf8');
+      for (const m of code.matchAll(/\benv(?:\.|\[')([A-Z][A-Z0-9_]+)/g)) wanted.add(m[1]);
+    }
+    expect(wanted.size).toBeGreaterThan(5);
+    expect([...wanted].filter((name) => !listed.has(name)).sort()).toEqual([]);
+  });
+
   it('reaches every zod object schema exported from src/config/*.ts from the config schema', async () => {
     const files = readdirSync(CONFIG_DIR).filter((f) => f.endsWith('.ts'));
     expect(files.length).toBeGreaterThan(0);
