@@ -371,12 +371,13 @@ export class IrcConnection {
       });
       return;
     }
-    const nicklen = Number(this.client?.network.options.NICKLEN) || DEFAULT_NICKLEN;
-    const next = alternativeNick(
-      this.settings.nick,
-      this.nickAttempts,
-      Math.max(nicklen, this.settings.nick.length),
-    );
+    // Before 005 NICKLEN is unknown: try the suffixed nicks anyway (a server answers 432 or cuts
+    // them), then fall back to digits that fit in the configured nick's own length.
+    const known = Number(this.client?.network.options.NICKLEN);
+    const own = this.settings.nick.length;
+    const maxLength =
+      this.nickAttempts <= 2 ? (known > 0 ? known : own + 2) : Math.max(known || DEFAULT_NICKLEN, own);
+    const next = alternativeNick(this.settings.nick, this.nickAttempts, maxLength);
     this.log.warn({ nick: this.nick, next, numeric }, 'nick unavailable, trying an alternative');
     this.nick = next;
     this.ownNicks.add(ircLower(next));
