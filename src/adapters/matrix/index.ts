@@ -1,7 +1,13 @@
 import type { MatrixAccountConfig } from '../../config/matrix.js';
 import type { AdapterDeps, ChatAdapter } from '../types.js';
+import { MatrixAdapter } from './adapter.js';
 
-// Placeholder until the matrix adapter lands (its issue replaces this file).
-export function createMatrixAdapter(_account: string, _settings: MatrixAccountConfig, _deps: AdapterDeps): ChatAdapter {
-  throw new Error('matrix adapter not built yet');
+/**
+ * The Matrix adapter factory (issue 4). matrix-bot-sdk is loaded by start(), through sdk-loader.ts,
+ * so creating the adapter loads nothing heavy and a relay without Matrix never loads the SDK.
+ */
+export function createMatrixAdapter(accountId: string, settings: MatrixAccountConfig, deps: AdapterDeps): ChatAdapter {
+  return new MatrixAdapter(accountId, settings, deps);
 }
+
+export { MatrixAdapter };

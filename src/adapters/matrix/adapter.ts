@@ -1,0 +1,225 @@
+/**
+ * The Matrix adapter (issue 4): one bot account in its configured rooms. Wiring and supervision
+ * only; the parts live next door: session-manager (token lifecycle), client (the authenticated
+ * request path and the SDK client on top of it), sync-loop, rooms, sender, inbound/outbound mapping.
+ */
+import { randomUUID } from 'node:crypto';
+import type { MatrixAccountConfig } from '../../config/matrix.js';
+import { sleep } from '../../core/backoff.js';
+import type { OutboundMessage } from '../../core/message.js';
+import { BaseAdapter } from '../base-adapter.js';
+import type { AdapterCapabilities, AdapterDeps } from '../types.js';
+import { MatrixApi, createRelayClient, type RelayClient } from './client.js';
+import { cryptoStoreDir, sessionFile, syncStateFile } from './files.js';
+import { mapRoomMessage } from './inbound.js';
+import { bridgeSdkLogs } from './log-bridge.js';
+import { MAX_TEXT_BYTES } from './outbound.js';
+import { Rooms } from './rooms.js';
+import { loadMatrixSdk } from './sdk-loader.js';
+import { MatrixSender } from './sender.js';
+import { MatrixAuthFailure, SessionManager } from './session-manager.js';
+import { SessionStore } from './session-store.js';
+import { runSyncLoop, type BatchMode } from './sync-loop.js';
+import { SyncStore } from './sync-store.js';
+
+/** While failed (a human must act), login retries start at failed_retry_seconds and double up to this. */
+const MAX_FAILED_RETRY_MS = 60 * 60_000;
+const UNEXPECTED_ERROR_RETRY_MS = 5_000;
+
+type Json = Record<string, unknown>;
+const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+const objectValues = (value: unknown): [string, Json][] =>
+  isObject(value) ? Object.entries(value).filter((entry): entry is [string, Json] => isObject(entry[1])) : [];
+const eventsOf = (section: unknown): unknown[] => (isObject(section) && Array.isArray(section.events) ? section.events : []);
+
+export class MatrixAdapter extends BaseAdapter {
+  readonly protocol = 'matrix' as const;
+  readonly capabilities: AdapterCapabilities = { formatting: 'html', maxMessageBytes: MAX_TEXT_BYTES, edits: true };
+  private readonly abort = new AbortController();
+  private readonly sessions: SessionManager;
+  private readonly api: MatrixApi;
+  private readonly rooms: Rooms;
+  private readonly sender: MatrixSender;
+  private client: RelayClient | undefined;
+  private syncStore: SyncStore | undefined;
+  private running: Promise<void> | undefined;
+  /** True once the first joins are done: a later login joins the rooms again. */
+  private joinedOnce = false;
+
+  constructor(
+    account: string,
+    private readonly settings: MatrixAccountConfig,
+    private readonly deps: AdapterDeps,
+  ) {
+    super(account, deps.channels, deps.logger);
+    const signal = this.abort.signal;
+    const homeserver = settings.homeserver.replace(/\/+$/, '');
+    this.sessions = new SessionManager({
+      accountId: account,
+      settings,
+      store: new SessionStore(sessionFile(deps.dataDir, account)),
+      log: this.log,
+      signal,
+      onRenewing: (errcode) => this.setStatus('connecting', `access token rejected (${errcode}), renewing it`),
+      onSession: (_session, how) => {
+        if (!this.joinedOnce) return;
+        if (how === 'login') void this.rooms.joinAll();
+        this.setStatus('connected');
+      },
+    });
+    this.api = new MatrixApi(homeserver, this.sessions, signal);
+    this.rooms = new Rooms({ accountId: account, channels: deps.channels, api: this.api, log: this.log, encryption: settings.encryption });
+    this.sender = new MatrixSender({
+      api: this.api,
+      rooms: this.rooms,
+      log: this.log,
+      signal,
+      html: settings.html,
+      rememberSent: deps.rememberSent,
+      client: () => (settings.encryption ? this.client : undefined),
+    });
+  }
+
+  /** Password logins attempted so far (tests, metrics). */
+  get loginAttempts(): number {
+    return this.sessions.loginAttempts;
+  }
+
+  /** Loads the SDK (a missing crypto module with encryption on rejects here) and starts connecting. */
+  start(): Promise<void> {
+    if (this.running !== undefined) return Promise.resolve();
+    const sdk = loadMatrixSdk({ encryption: this.settings.encryption });
+    bridgeSdkLogs(sdk, this.deps.logger);
+    this.syncStore = new SyncStore(syncStateFile(this.deps.dataDir, this.account), (reason) =>
+      this.log.warn({ reason }, 'ignoring unreadable Matrix sync state; starting without backlog'),
+    );
+    const cryptoStore = this.settings.encryption
+      ? new sdk.RustSdkCryptoStorageProvider(cryptoStoreDir(this.deps.dataDir, this.account))
+      : undefined;
+    this.client = createRelayClient(sdk, { homeserver: this.settings.homeserver, api: this.api, storage: this.syncStore, cryptoStore });
+    this.setStatus('connecting');
+    this.running = this.supervise();
+    return Promise.resolve();
+  }
+
+  async stop(deadlineMs: number): Promise<void> {
+    this.abort.abort(new Error('stopped'));
+    this.sessions.stop();
+    this.rooms.stop();
+    this.client?.stop();
+    if (this.running !== undefined) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.running, new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, deadlineMs))))]);
+      clearTimeout(timer);
+    }
+    this.setStatus('disconnected', 'stopped');
+  }
+
+  send(message: OutboundMessage): Promise<void> {
+    return this.sender.send(message);
+  }
+
+  /** Keeps the account going: session, joins, sync; `failed` with slow retries when a human must act. */
+  private async supervise(): Promise<void> {
+    const signal = this.abort.signal;
+    let failedDelayMs = this.settings.failed_retry_seconds * 1000;
+    while (!signal.aborted) {
+      try {
+        if (this.status().state !== 'failed') this.setStatus('connecting');
+        const session = await this.sessions.establish();
+        failedDelayMs = this.settings.failed_retry_seconds * 1000;
+        const client = this.client;
+        if (client?.crypto !== undefined && !client.crypto.isReady) await client.crypto.prepare(await client.getJoinedRooms());
+        await this.rooms.joinAll();
+        this.joinedOnce = true;
+        await runSyncLoop({
+          api: this.api,
+          store: this.syncStore as SyncStore,
+          log: this.log,
+          userId: session.userId,
+          timeoutMs: this.settings.sync_timeout_seconds * 1000,
+          signal,
+          handleBatch: (response, mode) => this.handleBatch(response, mode),
+          onHealthy: () => this.setStatus('connected'),
+          onTrouble: (reason) => this.setStatus('disconnected', reason),
+        });
+        return;
+      } catch (error) {
+        if (signal.aborted) return;
+        let delayMs = UNEXPECTED_ERROR_RETRY_MS;
+        if (error instanceof MatrixAuthFailure) {
+          this.setStatus('failed', error.message);
+          this.log.warn({ retryInMs: failedDelayMs }, 'will try to log in again later');
+          delayMs = failedDelayMs;
+          failedDelayMs = Math.min(failedDelayMs * 2, MAX_FAILED_RETRY_MS);
+        } else {
+          this.log.error({ err: error }, 'Matrix adapter error, starting over');
+          this.setStatus('disconnected', error instanceof Error ? error.message : String(error));
+        }
+        try {
+          await sleep(delayMs, signal);
+        } catch {
+          return;
+        }
+      }
+    }
+  }
+
+  private async handleBatch(response: Json, mode: BatchMode): Promise<void> {
+    const rooms = isObject(response.rooms) ? response.rooms : {};
+    for (const [roomId, room] of objectValues(rooms.invite)) this.rooms.onInvite(roomId, eventsOf(room.invite_state));
+    const own = this.sessions.current?.userId;
+    for (const [roomId, room] of objectValues(rooms.leave)) {
+      const mine = eventsOf(room.timeline).filter((e): e is Json => isObject(e) && e.type === 'm.room.member' && e.state_key === own);
+      const last = mine.at(-1);
+      const membership = isObject(last?.content) && typeof last.content.membership === 'string' ? last.content.membership : 'leave';
+      this.rooms.onLeave(roomId, membership);
+    }
+    // processSync emits timeline events only; the state section (names, encryption) is read here.
+    for (const [roomId, room] of objectValues(rooms.join)) for (const event of eventsOf(room.state)) this.rooms.observe(roomId, event);
+    await this.client?.feedSync(response, async (type, roomId, event) => {
+      if (typeof roomId !== 'string') return;
+      if (type === 'room.event') this.rooms.observe(roomId, event);
+      else if (type === 'room.message') await this.onRoomMessage(roomId, event, mode);
+      else if (type === 'room.failed_decryption') this.log.warn({ roomId }, 'could not decrypt a Matrix message');
+    });
+  }
+
+  private async onRoomMessage(roomId: string, event: unknown, mode: BatchMode): Promise<void> {
+    if (!isObject(event) || typeof event.sender !== 'string' || typeof event.event_id !== 'string') return;
+    if (event.sender === this.sessions.current?.userId) return; // our own message
+    const channels = this.rooms.channelsOf(roomId);
+    if (channels.length === 0 || mode === 'initial') return; // not a gateway room, or history from before the first start
+    const ts = typeof event.origin_server_ts === 'number' ? event.origin_server_ts : Date.now();
+    if (mode === 'catchup') {
+      const unsigned = isObject(event.unsigned) ? event.unsigned : {};
+      const ageMs = typeof unsigned.age === 'number' ? unsigned.age : Date.now() - ts;
+      if (ageMs > this.settings.backlog_max_age_seconds * 1000) {
+        this.log.debug({ eventId: event.event_id, ageMs }, 'not relaying backlog older than backlog_max_age_seconds');
+        return;
+      }
+    }
+    const mapped = mapRoomMessage(event.content, {
+      edits: this.settings.edits,
+      editMarker: this.settings.edit_marker,
+      homeserver: this.settings.homeserver,
+    });
+    if (!mapped.relay) {
+      this.log.debug({ eventId: event.event_id, why: mapped.why }, 'not relaying Matrix event');
+      return;
+    }
+    const nick = await this.rooms.displayName(roomId, event.sender);
+    for (const channel of channels) {
+      this.log.debug({ eventId: event.event_id, channel }, 'received');
+      this.emitMessage({
+        id: randomUUID(),
+        kind: mapped.kind,
+        text: mapped.text,
+        sender: { nick, userId: event.sender },
+        source: { account: this.account, channel },
+        timestamp: new Date(ts),
+        ...(mapped.edited ? { edited: true } : {}),
+      });
+    }
+  }
+}

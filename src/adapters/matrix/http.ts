@@ -1,0 +1,113 @@
+/**
+ * The adapter's HTTP transport to the Client-Server API: fetch with an AbortSignal, so every
+ * request (the /sync long-poll included) ends when the adapter stops, and every failure becomes a
+ * MatrixApiError or MatrixNetworkError for classifyMatrixError(). matrix-bot-sdk runs on top of it
+ * (client.ts overrides its doRequest), which replaces the SDK's `request`-based client: that one
+ * cannot be aborted and keeps sockets open after stop.
+ */
+import { MatrixApiError, MatrixNetworkError, isAbort } from './errors.js';
+
+export type QueryValue = string | number | boolean | readonly string[] | undefined | null;
+
+export interface MatrixRequest {
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** Starts with /_matrix/... */
+  readonly path: string;
+  readonly query?: Readonly<Record<string, QueryValue>> | null;
+  /** Sent as JSON unless a Buffer. */
+  readonly body?: unknown;
+  readonly contentType?: string;
+  readonly accessToken?: string | undefined;
+  readonly signal?: AbortSignal | undefined;
+  readonly timeoutMs?: number;
+  /** 'json' (default), 'buffer' (media), 'response' ({ statusCode, headers, body }). */
+  readonly responseType?: 'json' | 'buffer' | 'response';
+}
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+
+export function buildUrl(baseUrl: string, path: string, query?: Readonly<Record<string, QueryValue>> | null): string {
+  const url = new URL(baseUrl.replace(/\/+$/, '') + path);
+  for (const [name, value] of Object.entries(query ?? {})) {
+    if (value === undefined || value === null) continue;
+    if (typeof value === 'object') for (const item of value) url.searchParams.append(name, item);
+    else url.searchParams.set(name, String(value));
+  }
+  return url.toString();
+}
+
+export async function matrixRequest(baseUrl: string, request: MatrixRequest): Promise<unknown> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (request.accessToken !== undefined && request.accessToken !== '') headers.authorization = `Bearer ${request.accessToken}`;
+  let body: string | Uint8Array<ArrayBuffer> | undefined;
+  if (request.body !== undefined && request.body !== null) {
+    if (Buffer.isBuffer(request.body)) {
+      body = new Uint8Array(request.body.byteLength);
+      body.set(request.body);
+      headers['content-type'] = request.contentType ?? 'application/octet-stream';
+    } else {
+      body = JSON.stringify(request.body);
+      headers['content-type'] = 'application/json';
+    }
+  }
+  const timeout = AbortSignal.timeout(request.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
+  const signal = request.signal === undefined ? timeout : AbortSignal.any([request.signal, timeout]);
+  let response: Response;
+  let raw: Buffer;
+  try {
+    response = await fetch(buildUrl(baseUrl, request.path, request.query), { method: request.method, headers, body, signal });
+    raw = Buffer.from(await response.arrayBuffer());
+  } catch (error) {
+    if (request.signal?.aborted === true) throw request.signal.reason instanceof Error ? request.signal.reason : abortError();
+    if (timeout.aborted || isAbort(error)) throw new MatrixNetworkError(`${request.method} ${request.path}: timed out`, { cause: error });
+    throw new MatrixNetworkError(`${request.method} ${request.path}: ${describeFetchError(error)}`, { cause: error });
+  }
+  if (!response.ok) throw apiError(response, raw);
+  switch (request.responseType ?? 'json') {
+    case 'buffer':
+      return raw;
+    case 'response': {
+      const responseHeaders: Record<string, string> = {};
+      response.headers.forEach((value, name) => (responseHeaders[name] = value));
+      return { statusCode: response.status, headers: responseHeaders, body: parseJson(raw) ?? raw };
+    }
+    case 'json':
+      return raw.length === 0 ? {} : (parseJson(raw) ?? {});
+  }
+}
+
+function parseJson(raw: Buffer): unknown {
+  try {
+    return JSON.parse(raw.toString('utf8')) as unknown;
+  } catch {
+    return undefined; // not JSON (a proxy's HTML error page): the caller falls back to the status
+  }
+}
+
+function apiError(response: Response, raw: Buffer): MatrixApiError {
+  const parsed = parseJson(raw);
+  const body = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {};
+  const errcode = typeof body.errcode === 'string' ? body.errcode : `HTTP_${response.status}`;
+  const message = typeof body.error === 'string' ? body.error.slice(0, 300) : response.statusText;
+  let retryAfterMs = typeof body.retry_after_ms === 'number' ? body.retry_after_ms : undefined;
+  // Spec v1.10 moved the delay to the Retry-After header (seconds); either may be present.
+  const header = response.headers.get('retry-after');
+  if (retryAfterMs === undefined && header !== null && /^\d+$/.test(header.trim())) retryAfterMs = Number(header.trim()) * 1000;
+  return new MatrixApiError(response.status, errcode, message, {
+    softLogout: body.soft_logout === true,
+    ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+  });
+}
+
+function describeFetchError(error: unknown): string {
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
+  if (typeof cause?.code === 'string') return cause.code;
+  if (typeof cause?.message === 'string') return cause.message;
+  return error instanceof Error ? error.message : String(error);
+}
+
+function abortError(): Error {
+  const error = new Error('aborted');
+  error.name = 'AbortError';
+  return error;
+}

@@ -1,0 +1,343 @@
+/**
+ * The token lifecycle of one Matrix account (issue 4 §2). Owns the current session and the only
+ * code that logs in or refreshes:
+ *
+ * - establish(): at start (and on the slow retries of a failed account) picks a working token:
+ *   the persisted session or the configured access_token, each checked with whoami; else a
+ *   password login that reuses the known device id.
+ * - renew(): a request was answered M_UNKNOWN_TOKEN / M_MISSING_TOKEN. One renewal at a time,
+ *   shared by every caller (single flight): refresh when there is a refresh token, else (or when
+ *   the refresh fails) a password login.
+ * - a timer refreshes a token with expires_in_ms before it expires (spec §"Refreshing access tokens").
+ *
+ * Transient failures (network, 5xx) are retried with backoff and never lead to a login; 429 waits
+ * retry_after_ms. A rejection that needs a human (no password, wrong password) is a MatrixAuthFailure.
+ */
+import type { Logger } from 'pino';
+import type { MatrixAccountConfig } from '../../config/matrix.js';
+import { Backoff, sleep } from '../../core/backoff.js';
+import { classifyMatrixError, type MatrixErrorClass } from './errors.js';
+import { matrixRequest } from './http.js';
+import { registerSecret } from './log-bridge.js';
+import { tokenFingerprint, type MatrixSession, type SessionStore } from './session-store.js';
+
+/** A human must act (the message says what); retried only slowly by the adapter. */
+export class MatrixAuthFailure extends Error {
+  override readonly name = 'MatrixAuthFailure';
+}
+
+/** Refresh this long before expiry, at most; a fifth of a short lifetime otherwise. */
+const REFRESH_MARGIN_MS = 60_000;
+const AUTH_BACKOFF = { initialMs: 500, maxMs: 30_000, stableAfterMs: 60_000 };
+
+export interface SessionManagerOptions {
+  readonly accountId: string;
+  readonly settings: MatrixAccountConfig;
+  readonly store: SessionStore;
+  readonly log: Logger;
+  readonly signal: AbortSignal;
+  /** A new token is in use; `login` means a new login (rooms are joined again). */
+  readonly onSession: (session: MatrixSession, how: 'start' | 'login' | 'refresh') => void;
+  /** Renewal started (the adapter shows `connecting`). */
+  readonly onRenewing: (errcode: string) => void;
+}
+
+interface LoginResponse {
+  user_id?: unknown;
+  access_token?: unknown;
+  device_id?: unknown;
+  refresh_token?: unknown;
+  expires_in_ms?: unknown;
+}
+
+export class SessionManager {
+  private session: MatrixSession | undefined;
+  private inflight: Promise<MatrixSession> | undefined;
+  private failure: MatrixAuthFailure | undefined;
+  private refreshTimer: NodeJS.Timeout | undefined;
+  /** Password logins attempted (metrics, tests). */
+  loginAttempts = 0;
+  private readonly log: Logger;
+  private readonly hs: string;
+
+  constructor(private readonly options: SessionManagerOptions) {
+    this.log = options.log;
+    this.hs = options.settings.homeserver.replace(/\/+$/, '');
+    registerSecret(options.settings.password);
+    registerSecret(options.settings.access_token);
+  }
+
+  get current(): MatrixSession | undefined {
+    return this.session;
+  }
+
+  stop(): void {
+    clearTimeout(this.refreshTimer);
+  }
+
+  /** Finds or makes a working session; single flight with renew(). Throws MatrixAuthFailure. */
+  establish(): Promise<MatrixSession> {
+    this.failure = undefined;
+    this.inflight ??= this.singleFlight(() => this.doEstablish());
+    return this.inflight;
+  }
+
+  /**
+   * `rejectedToken` was refused. Resolves with a session holding a different token; every caller
+   * that hit the same rejection shares one renewal. While the account is failed, rejects at once
+   * (the adapter's slow retry is the only thing that logs in again).
+   */
+  renew(rejectedToken: string, why: { errcode: string; softLogout: boolean }): Promise<MatrixSession> {
+    if (this.session !== undefined && this.session.accessToken !== rejectedToken) return Promise.resolve(this.session);
+    if (this.inflight !== undefined) return this.inflight;
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    this.inflight = this.singleFlight(() => this.doRenew(why));
+    return this.inflight;
+  }
+
+  private singleFlight(run: () => Promise<MatrixSession>): Promise<MatrixSession> {
+    return run()
+      .catch((error: unknown) => {
+        if (error instanceof MatrixAuthFailure) this.failure = error;
+        throw error;
+      })
+      .finally(() => {
+        this.inflight = undefined;
+      });
+  }
+
+  private async doEstablish(): Promise<MatrixSession> {
+    const { settings, store } = this.options;
+    const configured = settings.access_token;
+    const fingerprint = tokenFingerprint(configured);
+    const stored = store.load((reason) => this.log.warn({ file: store.file, reason }, 'ignoring unreadable Matrix session file'));
+    const usable = stored !== undefined && stored.userId === settings.user_id && stored.homeserver === this.hs ? stored : undefined;
+    const configSession = (deviceId: string): MatrixSession => ({
+      homeserver: this.hs,
+      userId: settings.user_id,
+      deviceId,
+      accessToken: configured ?? '',
+      source: 'config',
+      ...(fingerprint === undefined ? {} : { configTokenFingerprint: fingerprint }),
+    });
+    // A token newly put into the config wins over the stored one; otherwise the stored one goes first.
+    const candidates: MatrixSession[] = [];
+    if (usable !== undefined) candidates.push(usable);
+    if (configured !== undefined && usable?.accessToken !== configured) {
+      if (usable !== undefined && usable.configTokenFingerprint !== fingerprint) candidates.unshift(configSession(usable.deviceId));
+      else candidates.push(configSession(usable?.deviceId ?? ''));
+    }
+    let rejected: string | undefined;
+    for (const candidate of candidates) {
+      registerSecret(candidate.accessToken);
+      registerSecret(candidate.refreshToken);
+      const checked = await this.check(candidate);
+      if (checked !== undefined) return this.adopt(checked, 'start');
+      rejected = candidate.source === 'config' ? 'the configured access_token' : 'the stored session';
+      // A stored session that expired may still be refreshable.
+      if (candidate.refreshToken !== undefined) {
+        const refreshed = await this.refresh(candidate);
+        if (refreshed !== undefined) return this.adopt(refreshed, 'start');
+      }
+    }
+    if (settings.password === undefined) {
+      throw new MatrixAuthFailure(
+        `Matrix access token for ${settings.user_id} was rejected and no password is configured: put a new access_token ` +
+          `into [${this.options.accountId}] (or set password so the relay can log in by itself)`,
+      );
+    }
+    if (rejected !== undefined) this.log.warn({ rejected }, 'Matrix access token rejected (M_UNKNOWN_TOKEN), logging in again');
+    return this.adopt(await this.login(usable?.deviceId), 'login');
+  }
+
+  private async doRenew(why: { errcode: string; softLogout: boolean }): Promise<MatrixSession> {
+    const old = this.session;
+    this.options.onRenewing(why.errcode);
+    if (old?.refreshToken !== undefined) {
+      this.log.warn({ errcode: why.errcode, softLogout: why.softLogout }, `Matrix access token rejected (${why.errcode}), refreshing it`);
+      const refreshed = await this.refresh(old);
+      if (refreshed !== undefined) return this.adopt(refreshed, 'refresh');
+    }
+    if (this.options.settings.password === undefined) {
+      throw new MatrixAuthFailure(
+        `Matrix access token for ${this.options.settings.user_id} was rejected (${why.errcode}) and no password is configured: ` +
+          `put a new access_token into [${this.options.accountId}] and restart, or set password so the relay can log in by itself`,
+      );
+    }
+    this.log.warn({ errcode: why.errcode, softLogout: why.softLogout }, `Matrix access token rejected (${why.errcode}), logging in again`);
+    return this.adopt(await this.login(old?.deviceId), 'login');
+  }
+
+  private adopt(adopted: MatrixSession, how: 'start' | 'login' | 'refresh'): MatrixSession {
+    // Remember which configured token this session was made under (see establish()).
+    const fingerprint = tokenFingerprint(this.options.settings.access_token);
+    const session: MatrixSession = fingerprint === undefined ? adopted : { ...adopted, configTokenFingerprint: fingerprint };
+    registerSecret(session.accessToken);
+    registerSecret(session.refreshToken);
+    this.session = session;
+    this.failure = undefined;
+    try {
+      this.options.store.save(session);
+    } catch (error) {
+      this.log.error({ err: error, file: this.options.store.file }, 'cannot write the Matrix session file; the next start will log in again');
+    }
+    this.scheduleRefresh(session);
+    this.options.onSession(session, how);
+    return session;
+  }
+
+  /** whoami with the candidate's token: the session (device id filled in), or undefined when rejected. */
+  private async check(candidate: MatrixSession): Promise<MatrixSession | undefined> {
+    const answer = await this.withRetries('whoami', (signal) =>
+      matrixRequest(this.hs, { method: 'GET', path: '/_matrix/client/v3/account/whoami', accessToken: candidate.accessToken, signal }),
+    );
+    if (answer.kind === 'rejected') return undefined;
+    const body = answer.value as { user_id?: unknown; device_id?: unknown };
+    if (body.user_id !== this.options.settings.user_id) {
+      throw new MatrixAuthFailure(
+        `the Matrix access token of [${this.options.accountId}] belongs to ${String(body.user_id)}, not ${this.options.settings.user_id}: fix user_id or access_token`,
+      );
+    }
+    const deviceId = typeof body.device_id === 'string' ? body.device_id : candidate.deviceId;
+    return { ...candidate, deviceId };
+  }
+
+  /** POST /refresh; undefined when the server refuses it (the caller falls back to a login). */
+  private async refresh(from: MatrixSession): Promise<MatrixSession | undefined> {
+    if (from.refreshToken === undefined) return undefined;
+    const refreshToken = from.refreshToken;
+    const answer = await this.withRetries('refresh', (signal) =>
+      matrixRequest(this.hs, { method: 'POST', path: '/_matrix/client/v3/refresh', body: { refresh_token: refreshToken }, signal }),
+    );
+    if (answer.kind === 'rejected') {
+      this.log.warn({ errcode: answer.errcode }, 'Matrix token refresh failed, logging in with the password');
+      return undefined;
+    }
+    const body = answer.value as LoginResponse;
+    if (typeof body.access_token !== 'string') return undefined;
+    this.log.info({ device: from.deviceId }, 'Matrix access token refreshed');
+    const { expiresAt: _old, ...rest } = from;
+    return {
+      ...rest,
+      accessToken: body.access_token,
+      // Spec: without a new refresh_token in the answer, the old one stays valid.
+      refreshToken: typeof body.refresh_token === 'string' ? body.refresh_token : refreshToken,
+      ...(typeof body.expires_in_ms === 'number' ? { expiresAt: Date.now() + body.expires_in_ms } : {}),
+      source: 'login',
+    };
+  }
+
+  private async login(deviceId: string | undefined): Promise<MatrixSession> {
+    const { settings } = this.options;
+    const password = settings.password ?? '';
+    const answer = await this.withRetries('login', (signal) => {
+      this.loginAttempts += 1;
+      return matrixRequest(this.hs, {
+        method: 'POST',
+        path: '/_matrix/client/v3/login',
+        body: {
+          type: 'm.login.password',
+          identifier: { type: 'm.id.user', user: settings.user_id },
+          password,
+          ...(deviceId === undefined || deviceId === '' ? {} : { device_id: deviceId }),
+          initial_device_display_name: settings.device_name,
+          refresh_token: true,
+        },
+        signal,
+      });
+    });
+    if (answer.kind === 'rejected') {
+      const hint =
+        answer.errcode === 'M_FORBIDDEN'
+          ? `check password in [${this.options.accountId}]`
+          : `the homeserver may not allow password logins; use an access_token in [${this.options.accountId}]`;
+      throw new MatrixAuthFailure(`Matrix login as ${settings.user_id} was rejected (${answer.errcode}${answer.message === '' ? '' : `: ${answer.message}`}): ${hint}`);
+    }
+    const body = answer.value as LoginResponse;
+    if (typeof body.access_token !== 'string' || typeof body.device_id !== 'string') {
+      throw new MatrixAuthFailure(`Matrix login as ${settings.user_id} returned no access token or device id`);
+    }
+    registerSecret(body.access_token);
+    registerSecret(typeof body.refresh_token === 'string' ? body.refresh_token : undefined);
+    this.log.info({ device: body.device_id }, `Matrix login OK (device ${body.device_id})`);
+    return {
+      homeserver: this.hs,
+      userId: typeof body.user_id === 'string' ? body.user_id : settings.user_id,
+      deviceId: body.device_id,
+      accessToken: body.access_token,
+      ...(typeof body.refresh_token === 'string' ? { refreshToken: body.refresh_token } : {}),
+      ...(typeof body.expires_in_ms === 'number' ? { expiresAt: Date.now() + body.expires_in_ms } : {}),
+      source: 'login',
+    };
+  }
+
+  /**
+   * Runs one auth request until it gets an answer: transient errors back off, 429 waits. Resolves
+   * `rejected` for a token or client error (the caller decides), rejects only when aborted.
+   */
+  private async withRetries(
+    what: string,
+    run: (signal: AbortSignal) => Promise<unknown>,
+  ): Promise<{ kind: 'ok'; value: unknown } | { kind: 'rejected'; errcode: string; message: string }> {
+    const backoff = new Backoff(AUTH_BACKOFF);
+    const signal = this.options.signal;
+    for (;;) {
+      let verdict: MatrixErrorClass;
+      try {
+        return { kind: 'ok', value: await run(signal) };
+      } catch (error) {
+        verdict = classifyMatrixError(error);
+        if (verdict.kind === 'aborted' || signal.aborted) throw error;
+      }
+      switch (verdict.kind) {
+        case 'transient': {
+          const delayMs = backoff.next();
+          this.log.warn({ what, reason: verdict.message, retryInMs: delayMs }, 'Matrix homeserver unreachable, retrying');
+          await sleep(delayMs, signal);
+          break;
+        }
+        case 'rate-limited':
+          this.log.warn({ what, retryAfterMs: verdict.retryAfterMs }, 'Matrix homeserver rate-limited us, waiting');
+          await sleep(verdict.retryAfterMs, signal);
+          break;
+        case 'token':
+          return { kind: 'rejected', errcode: verdict.errcode, message: '' };
+        case 'forbidden':
+          return { kind: 'rejected', errcode: 'M_FORBIDDEN', message: verdict.message };
+        case 'fatal':
+          return { kind: 'rejected', errcode: verdict.errcode, message: verdict.message };
+      }
+    }
+  }
+
+  private scheduleRefresh(session: MatrixSession): void {
+    clearTimeout(this.refreshTimer);
+    this.refreshTimer = undefined;
+    if (session.expiresAt === undefined || session.refreshToken === undefined) return;
+    const lifetime = session.expiresAt - Date.now();
+    const delay = Math.max(0, lifetime - Math.min(REFRESH_MARGIN_MS, lifetime / 5));
+    this.refreshTimer = setTimeout(() => {
+      if (this.options.signal.aborted || this.session !== session) return;
+      this.renewSoon(session);
+    }, delay);
+    this.refreshTimer.unref();
+  }
+
+  /** The proactive refresh before expiry; shares the single flight with renew(). */
+  private renewSoon(session: MatrixSession): void {
+    if (this.inflight !== undefined) return;
+    this.inflight = this.singleFlight(async () => {
+      const refreshed = await this.refresh(session);
+      if (refreshed !== undefined) return this.adopt(refreshed, 'refresh');
+      if (this.options.settings.password === undefined) {
+        throw new MatrixAuthFailure(
+          `Matrix token refresh for ${this.options.settings.user_id} failed and no password is configured: put a new access_token into [${this.options.accountId}]`,
+        );
+      }
+      return this.adopt(await this.login(session.deviceId), 'login');
+    });
+    this.inflight.catch((error: unknown) => {
+      if (!this.options.signal.aborted) this.log.error({ err: error }, 'Matrix token renewal failed');
+    });
+  }
+}

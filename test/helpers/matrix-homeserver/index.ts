@@ -1,0 +1,336 @@
+/**
+ * A Matrix homeserver emulator for the tests (issue 4 §4), on node:http and a free loopback port.
+ * It follows the Client-Server API (v3 paths, spec error bodies, 401 M_UNKNOWN_TOKEN with
+ * soft_logout), not our client's habits; unknown endpoints get 404 M_UNRECOGNIZED as the spec says.
+ *
+ * Test controls: users and rooms, posting as another user (text, emotes, edits, replies, media,
+ * redactions, encrypted events), reading what was posted, invalidating or expiring tokens,
+ * refresh tokens with a lifetime, failing refreshes, 429 with retry_after_ms, 5xx outages,
+ * login counters, a request log.
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { errors, MatrixHttpError, readBody, Routes, sendError, sendJson } from './http.js';
+import { addAuthRoutes, type AuthSettings } from './routes-auth.js';
+import { addRoomRoutes, clientEvent, joinRoom, sendEvent } from './routes-rooms.js';
+import { addSyncRoutes } from './routes-sync.js';
+import { HomeserverState, stateKey, type Room, type StoredEvent } from './state.js';
+
+export interface RequestRecord {
+  readonly method: string;
+  readonly path: string;
+  status: number;
+  readonly at: number;
+}
+
+interface Fault {
+  readonly match: (method: string, path: string) => boolean;
+  remaining: number;
+  readonly until: number;
+  readonly respond: (response: ServerResponse) => void;
+}
+
+export interface FaultOptions {
+  /** Requests whose path matches (default: every /_matrix/client request except /versions). */
+  readonly path?: RegExp;
+  readonly method?: string;
+  /** How many requests to fail (default: unlimited while `forMs` lasts). */
+  readonly times?: number;
+  /** How long to fail (default: until `times` are used up). */
+  readonly forMs?: number;
+}
+
+const CLIENT_PATH = /^\/_matrix\/client\/(?!versions)/;
+
+export class MatrixHomeserver {
+  readonly state: HomeserverState;
+  readonly requests: RequestRecord[] = [];
+  readonly auth: AuthSettings = {
+    tokenLifetimeMs: undefined,
+    failRefreshes: 0,
+    counters: { loginAttempts: 0, loginsOk: 0, refreshes: 0, whoamis: 0 },
+    loginDeviceIds: [],
+  };
+  private readonly routes = new Routes();
+  private readonly faults: Fault[] = [];
+  private server: http.Server | undefined;
+  private readonly closing = new AbortController();
+  private port = 0;
+
+  constructor(serverName = 'localhost') {
+    this.state = new HomeserverState(serverName);
+    addAuthRoutes(this.routes, this.state, this.auth);
+    addRoomRoutes(this.routes, this.state);
+    addSyncRoutes(this.routes, this.state);
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get serverName(): string {
+    return this.state.serverName;
+  }
+
+  async listen(): Promise<this> {
+    const server = http.createServer((request, response) => void this.handle(request, response));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve());
+    });
+    this.port = (server.address() as AddressInfo).port;
+    return this;
+  }
+
+  async close(): Promise<void> {
+    this.closing.abort();
+    this.state.wake();
+    const server = this.server;
+    if (server === undefined) return;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+
+  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    const method = request.method ?? 'GET';
+    const record: RequestRecord = { method, path: url.pathname, status: 0, at: Date.now() };
+    this.requests.push(record);
+    const closed = new AbortController();
+    response.on('close', () => closed.abort());
+    this.closing.signal.addEventListener('abort', () => closed.abort(), { once: true });
+    response.on('finish', () => (record.status = response.statusCode));
+    try {
+      const fault = this.takeFault(method, url.pathname);
+      if (fault !== undefined) {
+        fault.respond(response);
+        return;
+      }
+      const route = this.routes.find(method, url.pathname);
+      const body = await readBody(request);
+      const result = await route.handler({ method, path: url.pathname, query: url.searchParams, headers: request.headers, body, params: route.params, closed: closed.signal });
+      if (!response.headersSent && !response.destroyed) sendJson(response, 200, result);
+    } catch (error) {
+      if (response.headersSent || response.destroyed) return;
+      if (error instanceof MatrixHttpError) sendError(response, error);
+      else sendJson(response, 500, { errcode: 'M_UNKNOWN', error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+
+  private takeFault(method: string, path: string): Fault | undefined {
+    const now = Date.now();
+    for (const fault of this.faults) {
+      if (fault.remaining <= 0 || now > fault.until || !fault.match(method, path)) continue;
+      fault.remaining -= 1;
+      return fault;
+    }
+    return undefined;
+  }
+
+  private addFault(options: FaultOptions, respond: (response: ServerResponse) => void): void {
+    const pattern = options.path ?? CLIENT_PATH;
+    this.faults.push({
+      match: (method, path) => pattern.test(path) && (options.method === undefined || options.method === method),
+      remaining: options.times ?? Number.POSITIVE_INFINITY,
+      until: options.forMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.forMs,
+      respond,
+    });
+  }
+
+  // ---- test controls: faults ----
+
+  /** Answers matching requests 429 M_LIMIT_EXCEEDED with retry_after_ms (and Retry-After). */
+  rateLimit(retryAfterMs: number, options: FaultOptions = {}): void {
+    this.addFault(options, (response) => sendError(response, errors.limitExceeded(retryAfterMs)));
+  }
+
+  /** Answers matching requests with a 5xx; `html` mimics a reverse proxy's error page (not JSON). */
+  failWith(status: number, options: FaultOptions & { html?: boolean } = {}): void {
+    this.addFault(options, (response) => {
+      if (options.html === true) {
+        response.writeHead(status, { 'content-type': 'text/html' });
+        response.end(`<html><body><h1>${status} Bad Gateway</h1></body></html>`);
+      } else {
+        sendJson(response, status, { errcode: 'M_UNKNOWN', error: 'Internal server error' });
+      }
+    });
+  }
+
+  clearFaults(): void {
+    this.faults.length = 0;
+  }
+
+  // ---- test controls: accounts and tokens ----
+
+  registerUser(localpart: string, password: string, displayName?: string): string {
+    return this.state.registerUser(localpart, password, displayName).userId;
+  }
+
+  setPassword(userId: string, password: string): void {
+    const user = this.state.users.get(userId);
+    if (user !== undefined) user.password = password;
+  }
+
+  /** An access token made outside the login endpoint (as users copy one from their client). */
+  createAccessToken(userId: string, deviceId = this.state.id('PRE').toUpperCase()): { token: string; deviceId: string } {
+    this.state.users.get(userId)?.devices.set(deviceId, { deviceId, displayName: 'pre-made' });
+    return { token: this.state.issueAccessToken(userId, deviceId, undefined).token, deviceId };
+  }
+
+  /** Invalidates every valid access token of the user (soft_logout: device kept, log in again). */
+  invalidateTokens(userId: string, options: { softLogout?: boolean } = {}): number {
+    let count = 0;
+    for (const token of this.state.accessTokens.values()) {
+      if (token.userId !== userId || token.invalid !== undefined) continue;
+      token.invalid = { softLogout: options.softLogout ?? false };
+      count += 1;
+    }
+    this.state.wake(); // long-polling syncs answer 401 now
+    return count;
+  }
+
+  /** The currently valid access tokens of a user. */
+  validTokens(userId: string): string[] {
+    const now = Date.now();
+    return [...this.state.accessTokens.values()]
+      .filter((t) => t.userId === userId && t.invalid === undefined && (t.expiresAt === undefined || t.expiresAt > now))
+      .map((t) => t.token);
+  }
+
+  devices(userId: string): string[] {
+    return [...(this.state.users.get(userId)?.devices.keys() ?? [])];
+  }
+
+  // ---- test controls: rooms and events ----
+
+  createRoom(options: { creator: string; alias?: string; name?: string; public?: boolean; encrypted?: boolean }): string {
+    const state = this.state;
+    const room: Room = { roomId: `!${state.id('r')}:${state.serverName}`, aliases: new Set(), events: [], state: new Map() };
+    state.rooms.set(room.roomId, room);
+    const creator = options.creator;
+    const add = (type: string, content: Record<string, unknown>, key = ''): StoredEvent => state.append(room, { type, sender: creator, state_key: key, content });
+    add('m.room.create', { creator, room_version: '10' });
+    add('m.room.member', { membership: 'join', ...(state.users.get(creator)?.displayName === undefined ? {} : { displayname: state.users.get(creator)?.displayName }) }, creator);
+    add('m.room.power_levels', { users: { [creator]: 100 }, users_default: 0, events_default: 0, state_default: 50 });
+    add('m.room.join_rules', { join_rule: options.public === false ? 'invite' : 'public' });
+    add('m.room.history_visibility', { history_visibility: 'shared' });
+    if (options.alias !== undefined) {
+      state.aliases.set(options.alias, room.roomId);
+      room.aliases.add(options.alias);
+      add('m.room.canonical_alias', { alias: options.alias });
+    }
+    if (options.name !== undefined) add('m.room.name', { name: options.name });
+    if (options.encrypted === true) add('m.room.encryption', { algorithm: 'm.megolm.v1.aes-sha2' });
+    return room.roomId;
+  }
+
+  private room(idOrAlias: string): Room {
+    const room = this.state.resolveRoom(idOrAlias);
+    if (room === undefined) throw new Error(`no room ${idOrAlias}`);
+    return room;
+  }
+
+  join(userId: string, room: string): void {
+    joinRoom(this.state, this.room(room), userId);
+  }
+
+  invite(inviter: string, room: string, invitee: string): void {
+    this.state.append(this.room(room), { type: 'm.room.member', sender: inviter, state_key: invitee, content: { membership: 'invite' } });
+  }
+
+  kick(by: string, room: string, userId: string, ban = false): void {
+    this.state.append(this.room(room), { type: 'm.room.member', sender: by, state_key: userId, content: { membership: ban ? 'ban' : 'leave' } });
+  }
+
+  /** Changes a member's display name in one room (a new m.room.member event). */
+  setRoomDisplayName(userId: string, room: string, displayname: string): void {
+    this.state.append(this.room(room), { type: 'm.room.member', sender: userId, state_key: userId, content: { membership: 'join', displayname } });
+  }
+
+  markEncrypted(room: string, by?: string): void {
+    const target = this.room(room);
+    const sender = by ?? target.state.get(stateKey('m.room.create', ''))?.sender ?? '';
+    this.state.append(target, { type: 'm.room.encryption', sender, state_key: '', content: { algorithm: 'm.megolm.v1.aes-sha2' } });
+  }
+
+  /** Posts an event as any user (joined to the room); returns its event id. */
+  post(sender: string, room: string, content: Record<string, unknown>, type = 'm.room.message'): string {
+    return sendEvent(this.state, this.room(room), { userId: sender, deviceId: 'EMULATOR' }, type, content, this.state.id('t'));
+  }
+
+  text(sender: string, room: string, body: string): string {
+    return this.post(sender, room, { msgtype: 'm.text', body });
+  }
+
+  emote(sender: string, room: string, body: string): string {
+    return this.post(sender, room, { msgtype: 'm.emote', body });
+  }
+
+  /** An edit as clients send it (spec §"Event replacements"): fallback body "* new" plus m.new_content. */
+  edit(sender: string, room: string, original: string, newBody: string): string {
+    return this.post(sender, room, {
+      msgtype: 'm.text',
+      body: `* ${newBody}`,
+      'm.new_content': { msgtype: 'm.text', body: newBody },
+      'm.relates_to': { rel_type: 'm.replace', event_id: original },
+    });
+  }
+
+  /** A reply with the classic fallback (spec §"Fallbacks for rich replies"). */
+  reply(sender: string, room: string, original: string, body: string): string {
+    const target = this.room(room).events.find((e) => e.event_id === original);
+    const originalBody = typeof target?.content.body === 'string' ? target.content.body : '';
+    const quoted = originalBody.split('\n').map((line, i) => (i === 0 ? `> <${target?.sender ?? ''}> ${line}` : `> ${line}`));
+    return this.post(sender, room, {
+      msgtype: 'm.text',
+      body: `${quoted.join('\n')}\n\n${body}`,
+      format: 'org.matrix.custom.html',
+      formatted_body: `<mx-reply><blockquote>…</blockquote></mx-reply>${body}`,
+      'm.relates_to': { 'm.in_reply_to': { event_id: original } },
+    });
+  }
+
+  media(sender: string, room: string, msgtype: 'm.image' | 'm.file' | 'm.audio' | 'm.video', fileName: string): string {
+    return this.post(sender, room, { msgtype, body: fileName, url: `mxc://${this.serverName}/${this.state.id('media')}`, info: { size: 1234 } });
+  }
+
+  redact(sender: string, room: string, eventId: string): string {
+    const target = this.room(room);
+    return sendEvent(this.state, target, { userId: sender, deviceId: 'EMULATOR' }, 'm.room.redaction', {}, this.state.id('t'), undefined, eventId);
+  }
+
+  /** An m.room.encrypted event, as a client in an encrypted room sends it. */
+  encrypted(sender: string, room: string): string {
+    return this.post(sender, room, { algorithm: 'm.megolm.v1.aes-sha2', ciphertext: 'AwgAEn...', device_id: 'OTHER', sender_key: 'x', session_id: 'y' }, 'm.room.encrypted');
+  }
+
+  /** Timeline events of a room (full client format), optionally only one sender's or one type's. */
+  events(room: string, filter: { sender?: string; type?: string } = {}): Record<string, unknown>[] {
+    return this.room(room)
+      .events.filter((e) => (filter.sender === undefined || e.sender === filter.sender) && (filter.type === undefined || e.type === filter.type))
+      .map((e) => clientEvent(e));
+  }
+
+  /** Contents of the m.room.message events a user posted in a room, in order. */
+  messagesFrom(sender: string, room: string): Record<string, unknown>[] {
+    return this.room(room)
+      .events.filter((e) => e.sender === sender && e.type === 'm.room.message')
+      .map((e) => e.content);
+  }
+
+  roomId(room: string): string {
+    return this.room(room).roomId;
+  }
+
+  isJoined(userId: string, room: string): boolean {
+    return this.state.membership(this.room(room), userId)?.membership === 'join';
+  }
+}
+
+/** Starts an emulator on a free loopback port. */
+export async function startHomeserver(serverName = 'localhost'): Promise<MatrixHomeserver> {
+  return new MatrixHomeserver(serverName).listen();
+}

@@ -1,0 +1,126 @@
+/**
+ * GET /sync (spec §"Syncing"): `since` + `timeout` long-poll; joined rooms with timeline (limited
+ * to the filter's or 20 events) and state, invited rooms with stripped state, left rooms.
+ * next_batch is the stream position.
+ */
+import { authenticate } from './routes-auth.js';
+import { clientEvent } from './routes-rooms.js';
+import type { Request, Routes } from './http.js';
+import type { AccessToken, HomeserverState, Room, StoredEvent } from './state.js';
+
+const DEFAULT_TIMELINE_LIMIT = 20;
+const STRIPPED_TYPES = new Set(['m.room.create', 'm.room.name', 'm.room.canonical_alias', 'm.room.join_rules', 'm.room.encryption', 'm.room.avatar']);
+
+function parseSince(since: string | null): number | undefined {
+  if (since === null) return undefined;
+  const match = /^s(\d+)$/.exec(since);
+  return match === null ? 0 : Number(match[1]);
+}
+
+function timelineLimit(state: HomeserverState, token: AccessToken, filterParam: string | null): number {
+  if (filterParam === null) return DEFAULT_TIMELINE_LIMIT;
+  let filter: unknown;
+  if (filterParam.startsWith('{')) {
+    try {
+      filter = JSON.parse(filterParam) as unknown;
+    } catch {
+      filter = undefined;
+    }
+  } else {
+    filter = state.users.get(token.userId)?.filters.get(filterParam);
+  }
+  const limit = (filter as { room?: { timeline?: { limit?: unknown } } } | undefined)?.room?.timeline?.limit;
+  return typeof limit === 'number' && limit > 0 ? limit : DEFAULT_TIMELINE_LIMIT;
+}
+
+function roomSection(
+  state: HomeserverState,
+  room: Room,
+  token: AccessToken,
+  since: number | undefined,
+  limit: number,
+): Record<string, unknown> | undefined {
+  const member = state.membership(room, token.userId);
+  if (member === undefined) return undefined;
+  const deviceId = token.deviceId;
+  if (member.membership === 'invite') {
+    if (since !== undefined && member.pos <= since) return undefined;
+    const stripped = [...room.state.values()]
+      .filter((e) => STRIPPED_TYPES.has(e.type) || (e.type === 'm.room.member' && e.state_key === token.userId))
+      .map((e) => ({ type: e.type, state_key: e.state_key, content: e.content, sender: e.sender }));
+    return { kind: 'invite', body: { invite_state: { events: stripped } } };
+  }
+  if (member.membership === 'leave' || member.membership === 'ban') {
+    if (since === undefined || member.pos <= since) return undefined;
+    const leaveEvent = room.events.find((e) => e.pos === member.pos);
+    return {
+      kind: 'leave',
+      body: { timeline: { events: leaveEvent === undefined ? [] : [clientEvent(leaveEvent, deviceId, false)], limited: false }, state: { events: [] } },
+    };
+  }
+  // Joined. A room joined after `since` is sent like in an initial sync (recent history, full state).
+  const fresh = since === undefined || member.pos > since;
+  const source = fresh ? room.events : room.events.filter((e) => e.pos > since);
+  if (!fresh && source.length === 0) return undefined;
+  const timeline = source.slice(-limit);
+  const limited = source.length > timeline.length;
+  const inTimeline = new Set(timeline.map((e) => e.event_id));
+  const firstPos = timeline[0]?.pos ?? state.pos + 1;
+  // Incremental: the state that changed in the gap a limited timeline skipped.
+  const stateEvents: StoredEvent[] = [...room.state.values()].filter(
+    (e) => !inTimeline.has(e.event_id) && (fresh || (limited && e.pos > (since ?? 0) && e.pos < firstPos)),
+  );
+  return {
+    kind: 'join',
+    body: {
+      timeline: { events: timeline.map((e) => clientEvent(e, deviceId, false)), limited, prev_batch: `s${Math.max(0, firstPos - 1)}` },
+      state: { events: stateEvents.map((e) => clientEvent(e, deviceId, false)) },
+      ephemeral: { events: [] },
+      account_data: { events: [] },
+      unread_notifications: { highlight_count: 0, notification_count: 0 },
+    },
+  };
+}
+
+function buildSync(state: HomeserverState, token: AccessToken, since: number | undefined, limit: number): { empty: boolean; body: unknown } {
+  const join: Record<string, unknown> = {};
+  const invite: Record<string, unknown> = {};
+  const leave: Record<string, unknown> = {};
+  for (const room of state.rooms.values()) {
+    const section = roomSection(state, room, token, since, limit) as { kind: string; body: unknown } | undefined;
+    if (section === undefined) continue;
+    if (section.kind === 'join') join[room.roomId] = section.body;
+    else if (section.kind === 'invite') invite[room.roomId] = section.body;
+    else leave[room.roomId] = section.body;
+  }
+  const empty = Object.keys(join).length + Object.keys(invite).length + Object.keys(leave).length === 0;
+  return {
+    empty,
+    body: {
+      next_batch: `s${state.pos}`,
+      rooms: { join, invite, leave },
+      presence: { events: [] },
+      account_data: { events: [] },
+      to_device: { events: [] },
+      device_one_time_keys_count: {},
+    },
+  };
+}
+
+export function addSyncRoutes(routes: Routes, state: HomeserverState): void {
+  routes.add('GET', '/_matrix/client/v3/sync', async (request: Request) => {
+    const token = authenticate(state, request);
+    const since = parseSince(request.query.get('since'));
+    const limit = timelineLimit(state, token, request.query.get('filter'));
+    const timeoutMs = Math.min(Number(request.query.get('timeout') ?? 0) || 0, 60_000);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      // A token invalidated while we waited is answered like any other request (401).
+      authenticate(state, request);
+      const result = buildSync(state, token, since, limit);
+      const remaining = deadline - Date.now();
+      if (!result.empty || since === undefined || remaining <= 0 || request.closed.aborted) return result.body;
+      await state.waitForEvents(remaining);
+    }
+  });
+}
