@@ -1,0 +1,127 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, uniqueName } from '../helpers/ports.js';
+import { removeDir, startDaemon, type Daemon } from '../helpers/daemon.js';
+import { connectIrcClient, type TestIrcClient } from '../helpers/irc-client.js';
+import { startNgircd, type NgircdServer } from '../helpers/ngircd.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+/**
+ * The daemon as users run it (issue 2 §1, §5, §6): health reflects every account, secrets never
+ * reach the log even at trace level, an unreachable server does not stop startup, and SIGTERM
+ * delivers what is queued, says QUIT and exits 0 within the 10 s deadline.
+ */
+describe('e2e: daemon lifecycle', () => {
+  let server: NgircdServer;
+  let daemon: Daemon;
+  let watcher: TestIrcClient;
+  let healthPort: number;
+  const channel = `#${uniqueName('life')}`;
+  const relayA = uniqueName('la');
+  const relayB = uniqueName('lb');
+  const SECRETS = { NICKSERV_PW: 'nickserv-secret-7731', DEAD_SASL_PW: 'sasl-secret-9924' };
+
+  beforeAll(async () => {
+    server = await startNgircd();
+    healthPort = await freePort();
+    const deadPort = await freePort(); // nothing listens here: that account stays disconnected
+    watcher = await connectIrcClient({ port: server.port, nick: uniqueName('w'), channels: [channel] });
+    daemon = startDaemon({
+      env: { ...SECRETS, LOG_LEVEL: 'trace' },
+      config: `
+[general]
+data_dir = "./data"
+http_listen = "127.0.0.1:${healthPort}"
+
+[irc.a]
+server = "127.0.0.1:${server.port}"
+nick = "${relayA}"
+nickserv_password = "\${NICKSERV_PW}"
+
+[irc.b]
+server = "127.0.0.1:${server.port}"
+nick = "${relayB}"
+
+[irc.dead]
+server = "127.0.0.1:${deadPort}"
+nick = "${uniqueName('d')}"
+sasl_account = "relay"
+sasl_password = "\${DEAD_SASL_PW}"
+
+[[gateway]]
+name = "life"
+  [[gateway.inout]]
+  account = "irc.a"
+  channel = "${channel}"
+  [[gateway.inout]]
+  account = "irc.dead"
+  channel = "#elsewhere"
+
+[[gateway]]
+name = "life2"
+  [[gateway.inout]]
+  account = "irc.b"
+  channel = "${channel}"
+  [[gateway.inout]]
+  account = "irc.dead"
+  channel = "#elsewhere2"
+`,
+    });
+    await watcher.waitForLine((l) => l.startsWith(`:${relayA}!`) && l.includes(' JOIN '), 20_000);
+    await watcher.waitForLine((l) => l.startsWith(`:${relayB}!`) && l.includes(' JOIN '), 20_000);
+  });
+
+  afterAll(async () => {
+    await daemon?.stop('SIGKILL');
+    await watcher?.quit();
+    await server?.stop();
+    if (daemon !== undefined) removeDir(daemon.dir);
+  });
+
+  it('reports every account on /healthz with 503 while one is down', async () => {
+    const body = await waitFor(
+      async () => {
+        const response = await fetch(`http://127.0.0.1:${healthPort}/healthz`);
+        const json = (await response.json()) as { accounts: Record<string, { state: string; queue_depth: number }> };
+        return json.accounts['irc.a']?.state === 'connected' && json.accounts['irc.b']?.state === 'connected'
+          ? { status: response.status, json }
+          : undefined;
+      },
+      { what: 'both live accounts connected in /healthz' },
+    );
+    expect(body.status).toBe(503);
+    expect(body.json.accounts['irc.dead']?.state).toMatch(/connecting|disconnected/);
+    expect(Object.keys(body.json.accounts).sort()).toEqual(['irc.a', 'irc.b', 'irc.dead']);
+  });
+
+  it('keeps relaying for the live accounts and queues for the dead one', async () => {
+    await watcher.say(channel, 'hello while irc.dead is down');
+    const response = await waitFor(
+      async () => {
+        const json = (await (await fetch(`http://127.0.0.1:${healthPort}/healthz`)).json()) as {
+          accounts: Record<string, { queue_depth: number }>;
+        };
+        return (json.accounts['irc.dead']?.queue_depth ?? 0) >= 2 ? json : undefined;
+      },
+      { what: 'the message queued for the dead account from both gateways' },
+    );
+    expect(response.accounts['irc.dead']?.queue_depth).toBe(2);
+  });
+
+  it('never writes a secret to the log, even at trace level', async () => {
+    await daemon.waitForLog((l) => l.level <= 20); // verbose (debug/trace) lines are being written
+    const output = daemon.output();
+    for (const secret of Object.values(SECRETS)) expect(output).not.toContain(secret);
+  });
+
+  it('on SIGTERM says QUIT on IRC and exits 0 within the deadline', async () => {
+    const started = Date.now();
+    const code = await daemon.stop('SIGTERM', 12_000);
+    const elapsed = Date.now() - started;
+    expect(code).toBe(0);
+    expect(elapsed).toBeLessThan(10_500);
+    await watcher.waitForLine((l) => l.startsWith(`:${relayA}!`) && l.includes(' QUIT'), 5_000);
+    await watcher.waitForLine((l) => l.startsWith(`:${relayB}!`) && l.includes(' QUIT'), 5_000);
+    expect(daemon.output()).toContain('shutting down with undelivered messages');
+    for (const secret of Object.values(SECRETS)) expect(daemon.output()).not.toContain(secret);
+  });
+});
