@@ -55,9 +55,11 @@ export class Rooms {
     return this.encrypted.has(roomId);
   }
 
-  /** Joins every configured room; failures are logged and retried on their own timers. */
+  /**
+   * Joins every configured room (again, after a re-login: joining a joined room is a no-op, and the
+   * rooms stay usable meanwhile); failures are logged and retried on their own timers.
+   */
   async joinAll(): Promise<void> {
-    this.joined.clear();
     await Promise.all(this.options.channels.map((channel) => this.join(channel)));
   }
 
@@ -94,6 +96,8 @@ export class Rooms {
       if (verdict.kind === 'aborted') return;
       let delayMs: number;
       if (verdict.kind === 'forbidden' || verdict.kind === 'fatal') {
+        const roomId = this.roomOf.get(channel) ?? channel;
+        this.joined.delete(roomId);
         delayMs = JOIN_RETRY_REFUSED_MS;
         log.error(
           { channel, reason: error instanceof Error ? error.message : String(error), retryInMs: delayMs },

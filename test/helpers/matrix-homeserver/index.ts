@@ -51,6 +51,8 @@ export class MatrixHomeserver {
     counters: { loginAttempts: 0, loginsOk: 0, refreshes: 0, whoamis: 0 },
     loginDeviceIds: [],
   };
+  /** Called before each request is handled (tests use it to act at an exact moment). */
+  readonly beforeRequest: ((method: string, path: string) => void)[] = [];
   private readonly routes = new Routes();
   private readonly faults: Fault[] = [];
   private server: http.Server | undefined;
@@ -100,10 +102,15 @@ export class MatrixHomeserver {
     const record: RequestRecord = { method, path: url.pathname, status: 0, at: Date.now() };
     this.requests.push(record);
     const closed = new AbortController();
-    response.on('close', () => closed.abort());
-    this.closing.signal.addEventListener('abort', () => closed.abort(), { once: true });
+    const onClosing = (): void => closed.abort();
+    this.closing.signal.addEventListener('abort', onClosing, { once: true });
+    response.on('close', () => {
+      closed.abort();
+      this.closing.signal.removeEventListener('abort', onClosing);
+    });
     response.on('finish', () => (record.status = response.statusCode));
     try {
+      for (const hook of this.beforeRequest) hook(method, url.pathname);
       const fault = this.takeFault(method, url.pathname);
       if (fault !== undefined) {
         fault.respond(response);
@@ -147,8 +154,13 @@ export class MatrixHomeserver {
     this.addFault(options, (response) => sendError(response, errors.limitExceeded(retryAfterMs)));
   }
 
-  /** Answers matching requests with a 5xx; `html` mimics a reverse proxy's error page (not JSON). */
-  failWith(status: number, options: FaultOptions & { html?: boolean } = {}): void {
+  /**
+   * Answers matching requests with a 5xx; `html` mimics a reverse proxy's error page (not JSON).
+   * Open connections (the /sync long-poll) are cut first, as when the server behind the proxy dies;
+   * `keepOpen` leaves them.
+   */
+  failWith(status: number, options: FaultOptions & { html?: boolean; keepOpen?: boolean } = {}): void {
+    if (options.keepOpen !== true) this.server?.closeAllConnections();
     this.addFault(options, (response) => {
       if (options.html === true) {
         response.writeHead(status, { 'content-type': 'text/html' });
@@ -157,6 +169,11 @@ export class MatrixHomeserver {
         sendJson(response, status, { errcode: 'M_UNKNOWN', error: 'Internal server error' });
       }
     });
+  }
+
+  /** Answers matching requests with a spec error body, e.g. 403 M_FORBIDDEN (power levels, ACLs). */
+  failWithError(status: number, errcode: string, message: string, options: FaultOptions = {}): void {
+    this.addFault(options, (response) => sendError(response, new MatrixHttpError(status, errcode, message)));
   }
 
   clearFaults(): void {
