@@ -19,6 +19,7 @@ export interface ReceivedMessage {
   readonly rawLine: string;
   /** Size of the line on the wire in bytes, including CR LF. */
   readonly rawBytes: number;
+  /** Epoch milliseconds with sub-millisecond precision (performance.timeOrigin + performance.now()). */
   readonly receivedAt: number;
 }
 
@@ -121,7 +122,7 @@ export async function connectIrcClient(options: ConnectOptions): Promise<TestIrc
         kind,
         rawLine: line,
         rawBytes: raw.length + 2,
-        receivedAt: Date.now(),
+        receivedAt: performance.timeOrigin + performance.now(),
       });
     }
     settleWaiters();

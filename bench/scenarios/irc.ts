@@ -1,0 +1,312 @@
+/**
+ * IRC <-> IRC bench (issue 2 §8): the built daemon (dist/main.js) between two ngircd servers, a
+ * sender on server A and a receiver on server B, both in the bridged channel. Latency is measured
+ * from the sender's write to the receiver's read, in one process and one clock.
+ */
+import { removeDir, startDaemon, type Daemon } from '../../test/helpers/daemon.js';
+import { connectIrcClient, type ReceivedMessage, type TestIrcClient } from '../../test/helpers/irc-client.js';
+import { startNgircd, type NgircdServer } from '../../test/helpers/ngircd.js';
+import { uniqueName } from '../../test/helpers/ports.js';
+import { countReordered, peakRssMiB, percentile, round } from '../lib/stats.js';
+import type { BenchRow, BenchSection } from '../types.js';
+
+const RATES_PER_SECOND = [10, 100, 500, 700, 1000] as const;
+const STREAM_SECONDS = 5;
+const BURST_LINES = 1000;
+const RESTART_STREAM_RATE = 50;
+const RESTART_STREAM_SECONDS = 8;
+const RESTART_AT_MS = 2_000;
+const FLOOD_LINES = 30;
+const FLOOD_RATE = 10;
+/** After the last line is sent, give up waiting for the rest after this long without a new one. */
+const DRAIN_IDLE_MS = 3_000;
+const DRAIN_MAX_MS = 60_000;
+const FLOOD_DRAIN_IDLE_MS = 10_000;
+const STARTUP_PROBE_EVERY_MS = 20;
+/** With ngircd's penalties the sender itself gets about 3 lines/s through: probe gently. */
+const STARTUP_PROBE_EVERY_MS_THROTTLED = 1_000;
+/** Before measuring, wait for the relayed probes to stop arriving for this long. */
+const QUIET_MS = 1_000;
+const STARTUP_TIMEOUT_MS = 60_000;
+
+const ANCHOR = {
+  rate: (perSecond: number): string =>
+    perSecond < 500
+      ? 'p50 1.0-1.5 ms, p99 3-6 ms'
+      : perSecond < 1000
+        ? 'p50 1.0-1.5 ms, p99 3-6 ms; reorders'
+        : 'loses lines; reorders',
+  burst: 'loses 65 %',
+  startup: '10 s (fixed sleeps)',
+  restart: 'waits 30 s, loses every line sent meanwhile',
+  flood: 'drops 89-97 % (1 line / 1.3 s, 30-line queue)',
+};
+
+const now = (): number => performance.timeOrigin + performance.now();
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface Rig {
+  readonly serverA: NgircdServer;
+  readonly serverB: NgircdServer;
+  readonly daemon: Daemon;
+  readonly sender: TestIrcClient;
+  /** Every receiver connection so far (a new one after server B restarts). */
+  readonly receivers: TestIrcClient[];
+  readonly channel: string;
+  readonly relayB: string;
+  readonly startupMs: number;
+  stop(): Promise<void>;
+}
+
+async function startRig(options: { floodPenalties: boolean; relayFloodConfig: string }): Promise<Rig> {
+  const [serverA, serverB] = await Promise.all([
+    startNgircd({ floodPenalties: options.floodPenalties }),
+    startNgircd({ floodPenalties: options.floodPenalties }),
+  ]);
+  const channel = `#${uniqueName('bench')}`;
+  const relayA = uniqueName('ra');
+  const relayB = uniqueName('rb');
+  const sender = await connectIrcClient({ port: serverA.port, nick: uniqueName('snd'), channels: [channel] });
+  const receiver = await connectIrcClient({
+    port: serverB.port,
+    nick: uniqueName('rcv'),
+    channels: [channel],
+  });
+  const account = (name: string, server: NgircdServer, nick: string): string =>
+    `[irc.${name}]\nserver = "127.0.0.1:${server.port}"\nnick = "${nick}"\n${options.relayFloodConfig}\n`;
+  const startedAt = now();
+  const daemon = startDaemon({
+    env: { LOG_LEVEL: 'info' },
+    config: `[general]\ndata_dir = "./data"\n${account('a', serverA, relayA)}${account('b', serverB, relayB)}
+[[gateway]]
+name = "bench"
+  [[gateway.inout]]
+  account = "irc.a"
+  channel = "${channel}"
+  [[gateway.inout]]
+  account = "irc.b"
+  channel = "${channel}"
+`,
+  });
+  const rig = {
+    serverA,
+    serverB,
+    daemon,
+    sender,
+    receivers: [receiver],
+    channel,
+    relayB,
+    startupMs: 0,
+    async stop() {
+      await daemon.stop('SIGTERM');
+      for (const client of [sender, ...rig.receivers]) await client.quit();
+      await Promise.all([serverA.stop(), serverB.stop()]);
+      removeDir(daemon.dir);
+    },
+  };
+  // Time from process start to the first relayed line: probe until one arrives.
+  for (let n = 0; now() - startedAt < STARTUP_TIMEOUT_MS; n++) {
+    await sender.say(channel, `probe ${n}`);
+    const first = receiver.messages.find((m) => m.nick === relayB && m.text.includes('probe'));
+    if (first !== undefined) {
+      rig.startupMs = first.receivedAt - startedAt;
+      break;
+    }
+    await sleep(options.floodPenalties ? STARTUP_PROBE_EVERY_MS_THROTTLED : STARTUP_PROBE_EVERY_MS);
+  }
+  if (rig.startupMs === 0) {
+    await rig.stop();
+    throw new Error(
+      `no line relayed within ${STARTUP_TIMEOUT_MS} ms of start:\n${daemon.output().slice(-3000)}`,
+    );
+  }
+  // Let the remaining probes through before measuring.
+  const relayed = (): number => receiver.messages.filter((m) => m.nick === relayB).length;
+  for (
+    let count = relayed(), since = now();
+    now() - since < QUIET_MS && now() - startedAt < STARTUP_TIMEOUT_MS;
+  ) {
+    await sleep(50);
+    if (relayed() !== count) [count, since] = [relayed(), now()];
+  }
+  return rig;
+}
+
+interface StreamResult {
+  readonly sent: number;
+  readonly received: ReceivedMessage[];
+  readonly sendTimes: Map<number, number>;
+  readonly firstSentAt: number;
+  readonly lastSentAt: number;
+}
+
+/** Sends `count` lines at `rate` per second (Infinity: all at once), then waits for them on B. */
+async function stream(
+  rig: Rig,
+  count: number,
+  rate: number,
+  options: { during?: (elapsedMs: number) => Promise<void>; drainIdleMs?: number } = {},
+): Promise<StreamResult> {
+  const drainIdleMs = options.drainIdleMs ?? DRAIN_IDLE_MS;
+  const runId = uniqueName('s');
+  const pattern = new RegExp(`${runId} (\\d+)$`);
+  const sendTimes = new Map<number, number>();
+  const start = now();
+  let sent = 0;
+  let hook = options.during;
+  while (sent < count) {
+    const due = rate === Infinity ? count : Math.min(count, Math.floor(((now() - start) * rate) / 1000) + 1);
+    for (; sent < due; sent++) {
+      sendTimes.set(sent, now());
+      void rig.sender.say(rig.channel, `${runId} ${sent}`).catch(() => undefined); // counted as lost if it never arrives
+    }
+    if (hook !== undefined && now() - start >= RESTART_AT_MS) {
+      const run = hook;
+      hook = undefined;
+      void run(now() - start);
+    }
+    if (sent < count) await sleep(1);
+  }
+  const lastSentAt = now();
+  const matching = (): ReceivedMessage[] =>
+    rig.receivers.flatMap((r) => r.messages).filter((m) => m.nick === rig.relayB && pattern.test(m.text));
+  let seen = 0;
+  let lastProgress = now();
+  while (now() - lastSentAt < DRAIN_MAX_MS) {
+    const got = matching().length;
+    if (got >= count) break;
+    if (got > seen) [seen, lastProgress] = [got, now()];
+    if (now() - lastProgress > drainIdleMs && now() - lastSentAt > drainIdleMs) break;
+    await sleep(20);
+  }
+  const received = matching().map((m) => ({ ...m, text: pattern.exec(m.text)?.[1] ?? '' }));
+  return { sent: count, received, sendTimes, firstSentAt: start, lastSentAt };
+}
+
+function summarize(label: string, result: StreamResult, anchor: string): BenchRow {
+  const seqs = result.received.map((m) => Number(m.text));
+  const unique = new Set(seqs);
+  const latencies = result.received.map(
+    (m) => m.receivedAt - (result.sendTimes.get(Number(m.text)) ?? m.receivedAt),
+  );
+  const lost = result.sent - unique.size;
+  return {
+    scenario: label,
+    sent: result.sent,
+    received: unique.size,
+    lost,
+    'lost %': round((lost / result.sent) * 100, 1),
+    reordered: countReordered(seqs),
+    duplicates: seqs.length - unique.size,
+    'p50 ms': round(percentile(latencies, 50)),
+    'p99 ms': round(percentile(latencies, 99)),
+    'max ms': round(percentile(latencies, 100)),
+    'matterbridge v1.26': anchor,
+  };
+}
+
+async function relaySection(): Promise<BenchSection> {
+  const rig = await startRig({ floodPenalties: false, relayFloodConfig: 'flood_rate = 0' });
+  const rows: BenchRow[] = [];
+  const notes: string[] = [];
+  try {
+    rows.push({
+      scenario: 'process start -> first relayed line',
+      'time ms': round(rig.startupMs, 0),
+      'matterbridge v1.26': ANCHOR.startup,
+    });
+    for (const rate of RATES_PER_SECOND) {
+      rows.push(
+        summarize(
+          `${rate} msg/s x ${STREAM_SECONDS} s`,
+          await stream(rig, rate * STREAM_SECONDS, rate),
+          ANCHOR.rate(rate),
+        ),
+      );
+    }
+    const burst = await stream(rig, BURST_LINES, Infinity);
+    rows.push({
+      ...summarize(`${BURST_LINES}-line burst`, burst, ANCHOR.burst),
+      'time ms': round(Math.max(...burst.received.map((m) => m.receivedAt)) - burst.firstSentAt, 0),
+    });
+
+    let restartDoneAt = 0;
+    const restartResult = await stream(
+      rig,
+      RESTART_STREAM_RATE * RESTART_STREAM_SECONDS,
+      RESTART_STREAM_RATE,
+      {
+        during: async () => {
+          await rig.serverB.restart();
+          restartDoneAt = now();
+          const nick = uniqueName('rcv');
+          rig.receivers.push(
+            await connectIrcClient({ port: rig.serverB.port, nick, channels: [rig.channel] }),
+          );
+        },
+      },
+    );
+    const resumed = rig.receivers.at(-1)?.messages.find((m) => m.nick === rig.relayB)?.receivedAt;
+    rows.push({
+      ...summarize(
+        `server B restarted during a ${RESTART_STREAM_RATE} msg/s stream`,
+        restartResult,
+        ANCHOR.restart,
+      ),
+      'time ms': resumed === undefined ? null : round(resumed - restartDoneAt, 0),
+    });
+    notes.push(
+      'ngircd runs with MaxPenaltyTime = 0 (flood penalties off) and the relay with flood_rate = 0, so this measures the relay itself.',
+      'Latency: from the sender writing PRIVMSG to server A until the receiver reads the relayed line from server B (two ngircd hops included).',
+      '"time ms" for the restart row: from server B accepting connections again to the first relayed line on it; lines sent while B was down are queued and delivered after the reconnect.',
+    );
+    rows.push({
+      scenario: 'peak RSS of the daemon (MiB)',
+      'time ms': null,
+      'peak RSS MiB': await peakRssMiB(rig.daemon.process.pid),
+    });
+  } finally {
+    await rig.stop();
+  }
+  return {
+    name: 'IRC <-> IRC relay (ngircd, flood penalties off)',
+    description:
+      'The built daemon between two ngircd servers on loopback; one gateway, one channel each side.',
+    rows,
+    notes,
+  };
+}
+
+async function floodSection(): Promise<BenchSection> {
+  const rig = await startRig({ floodPenalties: true, relayFloodConfig: '' });
+  const rows: BenchRow[] = [];
+  try {
+    const result = await stream(rig, FLOOD_LINES, FLOOD_RATE, { drainIdleMs: FLOOD_DRAIN_IDLE_MS });
+    const disconnects = rig.daemon
+      .logs()
+      .filter((l) => l.msg === 'disconnected' || l.msg === 'account failed').length;
+    rows.push({
+      ...summarize(`${FLOOD_LINES} lines at ${FLOOD_RATE} msg/s`, result, ANCHOR.flood),
+      'all delivered after ms': round(
+        Math.max(...result.received.map((m) => m.receivedAt)) - result.firstSentAt,
+        0,
+      ),
+      'relay disconnects': disconnects,
+    });
+  } finally {
+    await rig.stop();
+  }
+  return {
+    name: "IRC flood control with ngircd's default penalties",
+    description:
+      'Both ngircd servers with their default flood penalties and the relay with its default flood control (flood_burst = 4, flood_rate = 1.5 lines/s).',
+    rows,
+    notes: [
+      "Latency here is mostly queueing: ngircd's penalties slow the sender itself to about 3 lines/s, and the relay paces its own lines at 1.5/s. Nothing is dropped and the relay is never disconnected.",
+    ],
+  };
+}
+
+export async function run(): Promise<BenchSection[]> {
+  return [await relaySection(), await floodSection()];
+}
