@@ -86,8 +86,9 @@ export class MatrixAdapter extends BaseAdapter {
   }
 
   /** Loads the SDK (a missing crypto module with encryption on rejects here) and starts connecting. */
-  start(): Promise<void> {
-    if (this.running !== undefined) return Promise.resolve();
+  // eslint-disable-next-line @typescript-eslint/require-await -- async so a loader error is a rejection, as the contract says
+  async start(): Promise<void> {
+    if (this.running !== undefined) return;
     const sdk = loadMatrixSdk({ encryption: this.settings.encryption });
     bridgeSdkLogs(sdk, this.deps.logger);
     this.syncStore = new SyncStore(syncStateFile(this.deps.dataDir, this.account), (reason) =>
@@ -99,7 +100,6 @@ export class MatrixAdapter extends BaseAdapter {
     this.client = createRelayClient(sdk, { homeserver: this.settings.homeserver, api: this.api, storage: this.syncStore, cryptoStore });
     this.setStatus('connecting');
     this.running = this.supervise();
-    return Promise.resolve();
   }
 
   async stop(deadlineMs: number): Promise<void> {

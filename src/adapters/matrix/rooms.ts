@@ -170,7 +170,8 @@ export class Rooms {
 
   private markEncrypted(roomId: string): void {
     this.encrypted.add(roomId);
-    if (this.options.encryption || this.warnedEncrypted.has(roomId)) return;
+    // The account may sit in other rooms too; only the gateways' rooms concern the relay.
+    if (this.options.encryption || this.warnedEncrypted.has(roomId) || this.channelsOf(roomId).length === 0) return;
     this.warnedEncrypted.add(roomId);
     // matterbridge fails silently here (its issue #170): say it once, clearly.
     this.options.log.warn(

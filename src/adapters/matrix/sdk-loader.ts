@@ -39,7 +39,7 @@ let sdk: MatrixSdkModule | undefined;
 let realCrypto: object | undefined;
 
 /** What the SDK holds in place of the binding: throws until a real binding is installed. */
-const standIn: object = new Proxy(
+export const cryptoStandIn: object = new Proxy(
   {},
   {
     get(_target, property) {
@@ -85,7 +85,7 @@ export function loadMatrixSdk(options: { encryption: boolean }): MatrixSdkModule
   const internals = Module as unknown as ModuleInternals;
   const originalLoad = internals._load;
   internals._load = function load(this: unknown, request: string, parent: unknown, isMain: boolean): unknown {
-    if (request === CRYPTO_MODULE) return standIn;
+    if (request === CRYPTO_MODULE) return cryptoStandIn;
     return originalLoad.call(this, request, parent, isMain);
   };
   try {

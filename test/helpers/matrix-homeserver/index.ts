@@ -324,6 +324,12 @@ export class MatrixHomeserver {
     return this.post(sender, room, { algorithm: 'm.megolm.v1.aes-sha2', ciphertext: 'AwgAEn...', device_id: 'OTHER', sender_key: 'x', session_id: 'y' }, 'm.room.encrypted');
   }
 
+  /** Makes an event look older (its origin_server_ts and so unsigned.age), e.g. backlog past the max age. */
+  backdate(room: string, eventId: string, byMs: number): void {
+    const event = this.room(room).events.find((e) => e.event_id === eventId);
+    if (event !== undefined) event.origin_server_ts -= byMs;
+  }
+
   /** Timeline events of a room (full client format), optionally only one sender's or one type's. */
   events(room: string, filter: { sender?: string; type?: string } = {}): Record<string, unknown>[] {
     return this.room(room)
