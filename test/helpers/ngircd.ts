@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -15,6 +15,8 @@ import { freePort } from './ports.js';
 export interface NgircdServer {
   readonly host: '127.0.0.1';
   readonly port: number;
+  /** The TLS port when started with `tls: true`. */
+  readonly tlsPort?: number;
   /** The server name (`[Global] Name`), e.g. "irc1.test". */
   readonly name: string;
   /** Starts the server again after stop() or kill(), on the same port. */
@@ -38,6 +40,10 @@ export interface NgircdOptions {
   readonly floodPenalties?: boolean;
   /** Server name; must contain a dot (default "irc<N>.test"). */
   readonly name?: string;
+  /** Server password ([Global] Password) every client must send with PASS. */
+  readonly password?: string;
+  /** Also listen with TLS on `tlsPort`, with a fresh self-signed certificate (needs `openssl`). */
+  readonly tls?: boolean;
 }
 
 const READY_TIMEOUT_MS = 10_000;
@@ -57,7 +63,23 @@ process.once('exit', () => {
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });
 
-function configText(name: string, port: number, dir: string, floodPenalties: boolean): string {
+function configText(
+  name: string,
+  port: number,
+  dir: string,
+  options: NgircdOptions,
+  tlsPort?: number,
+): string {
+  const floodPenalties = options.floodPenalties === true;
+  const tls =
+    tlsPort === undefined
+      ? []
+      : [
+          '[SSL]',
+          `\tCertFile = ${path.join(dir, 'cert.pem')}`,
+          `\tKeyFile = ${path.join(dir, 'key.pem')}`,
+          `\tPorts = ${tlsPort}`,
+        ];
   return [
     '[Global]',
     `\tName = ${name}`,
@@ -68,6 +90,7 @@ function configText(name: string, port: number, dir: string, floodPenalties: boo
     '\tListen = 127.0.0.1',
     `\tPorts = ${port}`,
     '\tMotdPhrase = "test server"',
+    ...(options.password === undefined ? [] : [`\tPassword = ${options.password}`]),
     '[Limits]',
     '\tMaxConnections = 0',
     '\tMaxConnectionsIP = 0',
@@ -84,12 +107,13 @@ function configText(name: string, port: number, dir: string, floodPenalties: boo
     '\tRequireAuthPing = no',
     // The default IncludeDir is /etc/ngircd/ngircd.conf.d: never read the system's snippets.
     `\tIncludeDir = ${path.join(dir, 'conf.d')}`,
+    ...tls,
     '',
   ].join('\n');
 }
 
 /** True when a client can connect and complete registration (001). */
-function probe(port: number): Promise<boolean> {
+function probe(port: number, password: string | undefined): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ host: '127.0.0.1', port });
     let buffer = '';
@@ -104,7 +128,8 @@ function probe(port: number): Promise<boolean> {
     socket.setEncoding('utf8');
     socket.on('connect', () => {
       const nick = `probe${Math.floor(Math.random() * 1e8).toString(36)}`;
-      socket.write(`NICK ${nick}\r\nUSER probe 0 * :probe\r\n`);
+      const pass = password === undefined ? '' : `PASS ${password}\r\n`;
+      socket.write(`${pass}NICK ${nick}\r\nUSER probe 0 * :probe\r\n`);
     });
     socket.on('data', (chunk: string) => {
       buffer += chunk;
@@ -125,7 +150,32 @@ export async function startNgircd(options: NgircdOptions = {}): Promise<NgircdSe
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ngircd-'));
   const port = await freePort();
   const configPath = path.join(dir, 'ngircd.conf');
-  writeFileSync(configPath, configText(name, port, dir, options.floodPenalties === true));
+  let tlsPort: number | undefined;
+  if (options.tls === true) {
+    tlsPort = await freePort();
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '2',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        path.join(dir, 'key.pem'),
+        '-out',
+        path.join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
+  }
+  writeFileSync(configPath, configText(name, port, dir, options, tlsPort));
 
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
@@ -151,7 +201,7 @@ export async function startNgircd(options: NgircdOptions = {}): Promise<NgircdSe
     const deadline = Date.now() + READY_TIMEOUT_MS;
     for (let tries = 0; tries < READY_TIMEOUT_MS / PROBE_INTERVAL_MS; tries++) {
       if (child !== proc) throw new Error(`ngircd exited during start-up:\n${output}`);
-      if (await probe(port)) return;
+      if (await probe(port, options.password)) return;
       if (Date.now() > deadline) break;
       await new Promise((resolve) => setTimeout(resolve, PROBE_INTERVAL_MS));
     }
@@ -173,6 +223,7 @@ export async function startNgircd(options: NgircdOptions = {}): Promise<NgircdSe
   const server: NgircdServer = {
     host: '127.0.0.1',
     port,
+    ...(tlsPort === undefined ? {} : { tlsPort }),
     name,
     start,
     stop: () => terminate('SIGTERM'),
