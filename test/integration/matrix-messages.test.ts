@@ -148,4 +148,20 @@ describe('Matrix rooms and messages', () => {
     const third = await fx.started(fx.adapter(fx.settings({ backlog_max_age_seconds: 0 })));
     expect(await receivedUntilMarker(third)).toEqual([]);
   });
+
+  it('fills the gap of a limited sync timeline through /messages: a burst of 250 arrives complete and in order', async () => {
+    fx = await MatrixFixture.create();
+    const relay = await fx.started(fx.adapter(fx.settings()));
+    const lines = Array.from({ length: 250 }, (_, i) => `burst ${i + 1}`);
+    for (const line of lines) fx.hs.text(fx.aliceId, fx.alias, line); // one synchronous burst: one limited sync
+    expect((await receivedUntilMarker(relay)).map((m) => m.text)).toEqual(lines);
+    expect(fx.hs.requests.some((r) => r.path.endsWith('/messages'))).toBe(true);
+    await relay.adapter.stop(1_000);
+
+    // The same after a restart: 300 messages while down, all young enough.
+    const more = Array.from({ length: 300 }, (_, i) => `while down ${i + 1}`);
+    for (const line of more) fx.hs.text(fx.aliceId, fx.alias, line);
+    const again = await fx.started(fx.adapter(fx.settings()));
+    expect((await receivedUntilMarker(again)).map((m) => m.text)).toEqual(more);
+  });
 });

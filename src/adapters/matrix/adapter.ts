@@ -11,6 +11,7 @@ import { BaseAdapter } from '../base-adapter.js';
 import type { AdapterCapabilities, AdapterDeps } from '../types.js';
 import { MatrixApi, createRelayClient, type RelayClient } from './client.js';
 import { cryptoStoreDir, sessionFile, syncStateFile } from './files.js';
+import { fillTimelineGaps } from './gap-fill.js';
 import { mapRoomMessage } from './inbound.js';
 import { bridgeSdkLogs } from './log-bridge.js';
 import { MAX_TEXT_BYTES } from './outbound.js';
@@ -139,7 +140,7 @@ export class MatrixAdapter extends BaseAdapter {
           userId: session.userId,
           timeoutMs: this.settings.sync_timeout_seconds * 1000,
           signal,
-          handleBatch: (response, mode) => this.handleBatch(response, mode),
+          handleBatch: (response, mode, since) => this.handleBatch(response, mode, since),
           onHealthy: () => this.setStatus('connected'),
           onTrouble: (reason) => this.setStatus('disconnected', reason),
         });
@@ -165,7 +166,16 @@ export class MatrixAdapter extends BaseAdapter {
     }
   }
 
-  private async handleBatch(response: Json, mode: BatchMode): Promise<void> {
+  private async handleBatch(response: Json, mode: BatchMode, since: string | undefined): Promise<void> {
+    if (mode !== 'initial' && since !== undefined) {
+      await fillTimelineGaps(response, {
+        api: this.api,
+        log: this.log,
+        since,
+        notBefore: mode === 'catchup' ? Date.now() - this.settings.backlog_max_age_seconds * 1000 : 0,
+        wanted: (roomId) => this.rooms.channelsOf(roomId).length > 0,
+      });
+    }
     const rooms = isObject(response.rooms) ? response.rooms : {};
     for (const [roomId, room] of objectValues(rooms.invite)) this.rooms.onInvite(roomId, eventsOf(room.invite_state));
     const own = this.sessions.current?.userId;

@@ -31,7 +31,8 @@ export const SYNC_FILTER = {
   presence: { not_types: ['*'] },
   account_data: { not_types: ['*'] },
   room: {
-    timeline: { limit: 50 },
+    // A longer gap between two syncs is filled through /messages (gap-fill.ts).
+    timeline: { limit: 100 },
     state: { lazy_load_members: false },
     ephemeral: { not_types: ['*'] },
     account_data: { not_types: ['*'] },
@@ -45,7 +46,7 @@ export interface SyncLoopOptions {
   readonly userId: string;
   readonly timeoutMs: number;
   readonly signal: AbortSignal;
-  readonly handleBatch: (response: Record<string, unknown>, mode: BatchMode) => Promise<void>;
+  readonly handleBatch: (response: Record<string, unknown>, mode: BatchMode, since: string | undefined) => Promise<void>;
   /** A sync succeeded (after a failure, or the first one). */
   readonly onHealthy: () => void;
   /** A sync failed with a network or server error; the loop retries by itself. */
@@ -99,7 +100,7 @@ export async function runSyncLoop(options: SyncLoopOptions): Promise<void> {
       continue;
     }
     options.onHealthy();
-    await options.handleBatch(body, mode);
+    await options.handleBatch(body, mode, since);
     if (signal.aborted) return; // the batch may be cut short by stop(): replay it next time
     store.setSyncToken(body.next_batch);
     mode = 'live';

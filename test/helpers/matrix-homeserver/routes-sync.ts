@@ -5,7 +5,7 @@
  */
 import { authenticate } from './routes-auth.js';
 import { clientEvent } from './routes-rooms.js';
-import type { Request, Routes } from './http.js';
+import { errors, type Request, type Routes } from './http.js';
 import type { AccessToken, HomeserverState, Room, StoredEvent } from './state.js';
 
 const DEFAULT_TIMELINE_LIMIT = 20;
@@ -107,7 +107,36 @@ function buildSync(state: HomeserverState, token: AccessToken, since: number | u
   };
 }
 
+/**
+ * GET /rooms/{roomId}/messages (spec §"Getting events for a room"): pages of the timeline between
+ * stream tokens; `end` is left out when there is nothing more in that direction.
+ */
+function messages(state: HomeserverState, request: Request): unknown {
+  const token = authenticate(state, request);
+  const room = state.resolveRoom(request.params[0] ?? '');
+  if (room === undefined) throw errors.notFound('Unknown room');
+  if (state.membership(room, token.userId) === undefined) throw errors.forbidden(`User ${token.userId} not in room ${room.roomId}`);
+  const dir = request.query.get('dir');
+  if (dir !== 'b' && dir !== 'f') throw errors.missingParam('dir must be b or f');
+  const limit = Math.max(1, Math.min(Number(request.query.get('limit') ?? 10) || 10, 1000));
+  const from = parseSince(request.query.get('from')) ?? (dir === 'b' ? state.pos : 0);
+  const to = parseSince(request.query.get('to'));
+  const inRange =
+    dir === 'b'
+      ? room.events.filter((e) => e.pos <= from && (to === undefined || e.pos > to)).reverse()
+      : room.events.filter((e) => e.pos > from && (to === undefined || e.pos <= to));
+  const chunk = inRange.slice(0, limit);
+  const last = chunk.at(-1);
+  const more = inRange.length > chunk.length && last !== undefined;
+  return {
+    chunk: chunk.map((e) => clientEvent(e, token.deviceId)),
+    start: `s${from}`,
+    ...(more ? { end: `s${dir === 'b' ? last.pos - 1 : last.pos}` } : {}),
+  };
+}
+
 export function addSyncRoutes(routes: Routes, state: HomeserverState): void {
+  routes.add('GET', '/_matrix/client/v3/rooms/{roomId}/messages', (request) => messages(state, request));
   routes.add('GET', '/_matrix/client/v3/sync', async (request: Request) => {
     const token = authenticate(state, request);
     const since = parseSince(request.query.get('since'));
