@@ -80,7 +80,13 @@ name = "e2e"
     const before = fromRelayB().length;
     await alice.say(channel, long);
     const prefix = `[irc] <${alice.nick}> `;
-    await waitFor(() => fromRelayB().length >= before + 2, { what: 'two relayed lines' });
+    await waitFor(() => fromRelayB().length >= before + 2, { what: 'two relayed lines' }).catch(
+      (error: Error) => {
+        throw new Error(
+          `${error.message}\n--- bob ---\n${bob.lines.slice(-6).join('\n')}\n--- daemon ---\n${daemon.output().slice(-6000)}`,
+        );
+      },
+    );
     const lines = fromRelayB().slice(before);
     expect(lines).toHaveLength(2);
     for (const line of lines) {

@@ -201,6 +201,7 @@ export class IrcConnection {
   }
 
   private onRegistered(nick: string): void {
+    if (this.closed) return;
     this.registered = true;
     this.setNick(nick);
     this.log.info({ nick }, 'registered');
