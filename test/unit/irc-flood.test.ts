@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { SendQueue } from '../../src/adapters/irc/send-queue.js';
 import { TokenBucket, type Clock } from '../../src/adapters/irc/token-bucket.js';
 import { DeliveryError } from '../../src/adapters/types.js';
+import { ircAccountSchema } from '../../src/config/irc.js';
 
 class FakeClock implements Clock {
   t = 0;
@@ -97,5 +98,55 @@ describe('send queue', () => {
     const queue = new SendQueue(new TokenBucket(5, 0), () => undefined);
     queue.attach({ writeLine: () => Promise.reject(new Error('EPIPE')), isJoined: () => true });
     await expect(queue.enqueue('#a', [line('x')])).rejects.toMatchObject({ retryable: true });
+  });
+});
+
+describe('default flood control against the servers it must not flood', () => {
+  const defaults = ircAccountSchema.parse({ server: 'irc.example.test', nick: 'relay' });
+
+  /**
+   * Solanum (Libera.Chat) ircd/packet.c with its defaults: a registered client may have 5 lines
+   * parsed at once (client_flood_burst_max), the allowance recovers 2 lines per second
+   * (client_flood_message_num, in flood_recalc once a second), and a client with more than 20
+   * unparsed lines queued (client_flood_max_lines) is exited with "Excess Flood".
+   */
+  it('never has more than 20 lines waiting in a Solanum server, sending flat out for 10 minutes', () => {
+    const clock = new FakeClock();
+    const bucket = new TokenBucket(defaults.flood_burst, defaults.flood_rate, clock);
+    let queued = 0;
+    let sentParsed = 0;
+    let maxQueued = 0;
+    let delivered = 0;
+    const parse = (): void => {
+      while (queued > 0 && sentParsed < 5) {
+        queued -= 1;
+        sentParsed += 1;
+        delivered += 1;
+      }
+    };
+    for (clock.t = 0; clock.t < 600_000; clock.t += 10) {
+      if (clock.t % 1000 === 0) {
+        sentParsed = Math.max(0, sentParsed - 2);
+        parse();
+      }
+      if (clock.t % 30_000 === 0) {
+        bucket.forceTake(); // a PONG
+        queued += 1;
+        parse();
+      }
+      while (bucket.tryTake()) {
+        queued += 1;
+        parse();
+        maxQueued = Math.max(maxQueued, queued);
+      }
+    }
+    expect(maxQueued).toBeLessThanOrEqual(20);
+    expect(delivered).toBeGreaterThan(600 * defaults.flood_rate * 0.95);
+  });
+
+  /** ngircd 26 lets a client through at about 3 short lines per second (measured; conn.c penalties). */
+  it('stays under the rate ngircd processes with its default penalties', () => {
+    expect(defaults.flood_rate).toBeLessThan(3);
+    expect(defaults.flood_burst).toBeLessThanOrEqual(5);
   });
 });
