@@ -241,13 +241,16 @@ count_tests() { # label json rc
 }
 
 # Processes the tests start (ngircd, InspIRCd, Atheme, Chromium) must all be gone afterwards.
+# Each run's processes inherit a marker variable, so those of other test runs on the same machine
+# (another checkout, another session) are never mistaken for ours.
+RUN_MARK="kosmi-relay-test-$$-$RANDOM"
+export KOSMI_RELAY_TEST_RUN=$RUN_MARK
 LEFTOVER_NAMES='^(ngircd|inspircd|atheme-services|chromium|chrome|chrome_crashpad)$'
-BASELINE_PIDS=$(pgrep -d' ' "$LEFTOVER_NAMES" 2>/dev/null)
 check_leftovers() { # label
   local pid leftovers=()
   sleep 1
   for pid in $(pgrep "$LEFTOVER_NAMES" 2>/dev/null); do
-    case " $BASELINE_PIDS " in *" $pid "*) continue ;; esac
+    tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx "KOSMI_RELAY_TEST_RUN=$RUN_MARK" || continue
     leftovers+=("$(ps -o pid=,args= -p "$pid" 2>/dev/null | cut -c1-120)")
   done
   if [ ${#leftovers[@]} -gt 0 ]; then
