@@ -11,6 +11,7 @@ import { toMarkdown } from './lib/report.js';
 
 const SCENARIOS: readonly { readonly name: string; readonly load: () => Promise<BenchScenario> }[] = [
   { name: 'irc', load: () => import('./scenarios/irc.js') },
+  { name: 'matrix', load: () => import('./scenarios/matrix.js') },
 ];
 
 function toSections(result: BenchSection | readonly BenchSection[]): readonly BenchSection[] {

@@ -18,14 +18,18 @@ export function cryptoStoreDir(dataDir: string, accountId: string): string {
   return path.join(dataDir, `${accountId}.crypto`);
 }
 
-/** Writes text to file atomically with the given mode (the temp file is created with it). */
-export function writeFileAtomic(file: string, text: string, mode: number): void {
+/**
+ * Writes text to file atomically with the given mode (the temp file is created with it). `durable`
+ * also fsyncs before the rename, for files that must survive a power loss (the session); without
+ * it the write is still atomic against a crash of the process.
+ */
+export function writeFileAtomic(file: string, text: string, mode: number, durable = true): void {
   mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const temp = `${file}.${process.pid}.${Date.now().toString(36)}.tmp`;
   const fd = openSync(temp, 'w', mode);
   try {
     writeSync(fd, text);
-    fsyncSync(fd);
+    if (durable) fsyncSync(fd);
   } catch (error) {
     closeSync(fd);
     rmSync(temp, { force: true });

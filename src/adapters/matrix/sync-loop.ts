@@ -26,18 +26,24 @@ const SYNC_GRACE_MS = 20_000;
 /** After this many client errors in a row on a stored since-token, start over without it. */
 const MAX_FATAL_BEFORE_RESET = 3;
 
-/** Keeps /sync small: no presence, typing, receipts or account data; full member state for names. */
-export const SYNC_FILTER = {
-  presence: { not_types: ['*'] },
-  account_data: { not_types: ['*'] },
-  room: {
-    // A longer gap between two syncs is filled through /messages (gap-fill.ts).
-    timeline: { limit: 100 },
-    state: { lazy_load_members: false },
-    ephemeral: { not_types: ['*'] },
+/**
+ * Keeps /sync small: no presence, typing, receipts or account data; full member state for names;
+ * and not our own timeline events (spec RoomEventFilter not_senders): every message the relay
+ * sends would otherwise come back in a sync batch of its own.
+ */
+export function syncFilter(ownUserId: string): Record<string, unknown> {
+  return {
+    presence: { not_types: ['*'] },
     account_data: { not_types: ['*'] },
-  },
-};
+    room: {
+      // A longer gap between two syncs is filled through /messages (gap-fill.ts).
+      timeline: { limit: 100, not_senders: [ownUserId] },
+      state: { lazy_load_members: false },
+      ephemeral: { not_types: ['*'] },
+      account_data: { not_types: ['*'] },
+    },
+  };
+}
 
 export interface SyncLoopOptions {
   readonly api: MatrixApi;
@@ -108,16 +114,17 @@ export async function runSyncLoop(options: SyncLoopOptions): Promise<void> {
 }
 
 async function ensureFilter(options: SyncLoopOptions): Promise<string | undefined> {
-  const known = options.store.filterIdFor(SYNC_FILTER);
+  const definition = syncFilter(options.userId);
+  const known = options.store.filterIdFor(definition);
   if (known !== undefined) return known;
   try {
     const answer = (await options.api.request({
       method: 'POST',
       path: `/_matrix/client/v3/user/${encodeURIComponent(options.userId)}/filter`,
-      body: SYNC_FILTER,
+      body: definition,
     })) as { filter_id?: unknown };
     if (typeof answer.filter_id !== 'string') return undefined;
-    options.store.rememberFilter(answer.filter_id, SYNC_FILTER);
+    options.store.rememberFilter(answer.filter_id, definition);
     return answer.filter_id;
   } catch (error) {
     if (error instanceof MatrixAuthFailure) throw error;

@@ -81,7 +81,8 @@ export class SyncStore implements IStorageProvider {
 
   private persist(): void {
     const record = { version: FILE_VERSION, sync_token: this.state.syncToken, filter: this.state.filter, values: this.state.values };
-    writeFileAtomic(this.file, `${JSON.stringify(record)}\n`, 0o600);
+    // Written after every sync batch: atomic, but not fsynced (a power loss replays a batch at worst).
+    writeFileAtomic(this.file, `${JSON.stringify(record)}\n`, 0o600, false);
   }
 }
 

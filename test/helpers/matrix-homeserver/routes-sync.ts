@@ -17,20 +17,31 @@ function parseSince(since: string | null): number | undefined {
   return match === null ? 0 : Number(match[1]);
 }
 
-function timelineLimit(state: HomeserverState, token: AccessToken, filterParam: string | null): number {
-  if (filterParam === null) return DEFAULT_TIMELINE_LIMIT;
+interface TimelineFilter {
+  readonly limit: number;
+  readonly notSenders: ReadonlySet<string>;
+  readonly notTypes: ReadonlySet<string>;
+}
+
+/** The parts of a filter (an id or inline JSON) the emulator applies: room.timeline limit, not_senders, not_types. */
+function timelineFilter(state: HomeserverState, token: AccessToken, filterParam: string | null): TimelineFilter {
   let filter: unknown;
-  if (filterParam.startsWith('{')) {
+  if (filterParam?.startsWith('{') === true) {
     try {
       filter = JSON.parse(filterParam) as unknown;
     } catch {
       filter = undefined;
     }
-  } else {
+  } else if (filterParam !== null) {
     filter = state.users.get(token.userId)?.filters.get(filterParam);
   }
-  const limit = (filter as { room?: { timeline?: { limit?: unknown } } } | undefined)?.room?.timeline?.limit;
-  return typeof limit === 'number' && limit > 0 ? limit : DEFAULT_TIMELINE_LIMIT;
+  const timeline = (filter as { room?: { timeline?: { limit?: unknown; not_senders?: unknown; not_types?: unknown } } } | undefined)?.room?.timeline;
+  const strings = (value: unknown): Set<string> => new Set(Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
+  return {
+    limit: typeof timeline?.limit === 'number' && timeline.limit > 0 ? timeline.limit : DEFAULT_TIMELINE_LIMIT,
+    notSenders: strings(timeline?.not_senders),
+    notTypes: strings(timeline?.not_types),
+  };
 }
 
 function roomSection(
@@ -38,7 +49,7 @@ function roomSection(
   room: Room,
   token: AccessToken,
   since: number | undefined,
-  limit: number,
+  filter: TimelineFilter,
 ): Record<string, unknown> | undefined {
   const member = state.membership(room, token.userId);
   if (member === undefined) return undefined;
@@ -60,9 +71,11 @@ function roomSection(
   }
   // Joined. A room joined after `since` is sent like in an initial sync (recent history, full state).
   const fresh = since === undefined || member.pos > since;
-  const source = fresh ? room.events : room.events.filter((e) => e.pos > since);
+  const source = (fresh ? room.events : room.events.filter((e) => e.pos > since)).filter(
+    (e) => !filter.notSenders.has(e.sender) && !filter.notTypes.has(e.type),
+  );
   if (!fresh && source.length === 0) return undefined;
-  const timeline = source.slice(-limit);
+  const timeline = source.slice(-filter.limit);
   const limited = source.length > timeline.length;
   const inTimeline = new Set(timeline.map((e) => e.event_id));
   const firstPos = timeline[0]?.pos ?? state.pos + 1;
@@ -82,12 +95,12 @@ function roomSection(
   };
 }
 
-function buildSync(state: HomeserverState, token: AccessToken, since: number | undefined, limit: number): { empty: boolean; body: unknown } {
+function buildSync(state: HomeserverState, token: AccessToken, since: number | undefined, filter: TimelineFilter): { empty: boolean; body: unknown } {
   const join: Record<string, unknown> = {};
   const invite: Record<string, unknown> = {};
   const leave: Record<string, unknown> = {};
   for (const room of state.rooms.values()) {
-    const section = roomSection(state, room, token, since, limit) as { kind: string; body: unknown } | undefined;
+    const section = roomSection(state, room, token, since, filter) as { kind: string; body: unknown } | undefined;
     if (section === undefined) continue;
     if (section.kind === 'join') join[room.roomId] = section.body;
     else if (section.kind === 'invite') invite[room.roomId] = section.body;
@@ -140,13 +153,13 @@ export function addSyncRoutes(routes: Routes, state: HomeserverState): void {
   routes.add('GET', '/_matrix/client/v3/sync', async (request: Request) => {
     const token = authenticate(state, request);
     const since = parseSince(request.query.get('since'));
-    const limit = timelineLimit(state, token, request.query.get('filter'));
+    const filter = timelineFilter(state, token, request.query.get('filter'));
     const timeoutMs = Math.min(Number(request.query.get('timeout') ?? 0) || 0, 60_000);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       // A token invalidated while we waited is answered like any other request (401).
       authenticate(state, request);
-      const result = buildSync(state, token, since, limit);
+      const result = buildSync(state, token, since, filter);
       const remaining = deadline - Date.now();
       if (!result.empty || since === undefined || remaining <= 0 || request.closed.aborted) return result.body;
       await state.waitForEvents(remaining);

@@ -76,6 +76,8 @@ export class HomeserverState {
   /** `${userId}|${deviceId}|${txnId}` -> event id (idempotent sends, spec §"Transaction identifiers"). */
   readonly transactions = new Map<string, string>();
   pos = 0;
+  /** Called for every new event (the bench timestamps arrivals here). */
+  readonly onAppend: ((event: StoredEvent) => void)[] = [];
   private readonly waiters = new Set<() => void>();
   private counter = 0;
 
@@ -159,6 +161,7 @@ export class HomeserverState {
         target.redactedBecause = stored;
       }
     }
+    for (const listener of this.onAppend) listener(stored);
     this.wake();
     return stored;
   }
