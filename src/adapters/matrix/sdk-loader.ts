@@ -54,12 +54,17 @@ export const cryptoStandIn: object = new Proxy(
   },
 );
 
-/** How to get the binary; quoted by the startup error and docs/matrix.md. */
+/**
+ * How to get the binary; quoted by the startup error and docs/matrix.md. The package's postinstall
+ * (download-lib.js) fetches matrix-sdk-crypto.<platform>.node from the matrix-rust-sdk GitHub
+ * release of its version into the package directory; there are no per-platform npm packages.
+ */
 export const CRYPTO_INSTALL_HINT =
-  `install its native binary: with network access run ` +
-  `"npm rebuild ${CRYPTO_MODULE} --ignore-scripts=false" (it downloads the prebuilt library for this ` +
-  `platform from GitHub), or install the platform package (e.g. ${CRYPTO_MODULE}-linux-x64-gnu) ` +
-  `from a machine that has it; or set encryption = false`;
+  `install its native library: with access to GitHub run ` +
+  `"npm rebuild ${CRYPTO_MODULE} --ignore-scripts=false" (its install script downloads the prebuilt ` +
+  `library for this platform), or copy matrix-sdk-crypto.<platform>.node (e.g. matrix-sdk-crypto.linux-x64-gnu.node, ` +
+  `from the matrix-rust-sdk release "matrix-sdk-crypto-nodejs-v<version>") into node_modules/${CRYPTO_MODULE}/; ` +
+  `or set encryption = false`;
 
 function loadRealCrypto(): object {
   if (realCrypto !== undefined) return realCrypto;
