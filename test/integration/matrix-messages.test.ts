@@ -118,6 +118,7 @@ describe('Matrix rooms and messages', () => {
     const privateAlias = `#private${Date.now().toString(36)}:localhost`;
     const privateRoom = fx.hs.createRoom({ creator: fx.aliceId, alias: privateAlias, public: false });
     const otherRoom = fx.hs.createRoom({ creator: fx.aliceId, public: false });
+    fx.hs.text(fx.aliceId, privateRoom, 'said before the relay was invited');
     const relay = fx.adapter(fx.settings(), { channels: [fx.alias, privateAlias] });
     await fx.started(relay);
     await waitFor(() => fx.logged('cannot join Matrix room: invite the relay account or fix the channel in the gateway').length === 1);
@@ -128,6 +129,8 @@ describe('Matrix rooms and messages', () => {
     expect(fx.logged('ignoring invite to a room that is in no gateway')).toHaveLength(1);
     fx.hs.text(fx.aliceId, privateRoom, 'in the private room');
     await waitFor(() => relay.received.find((m) => m.text === 'in the private room' && m.source.channel === privateAlias));
+    // The room's history from before the relay joined is not relayed.
+    expect(relay.received.filter((m) => m.source.channel === privateAlias).map((m) => m.text)).toEqual(['in the private room']);
   });
 
   it('never relays history from before the first start; after a restart relays what is younger than the max age', async () => {

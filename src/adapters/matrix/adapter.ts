@@ -62,6 +62,7 @@ export class MatrixAdapter extends BaseAdapter {
       log: this.log,
       signal,
       onRenewing: (errcode) => this.setStatus('connecting', `access token rejected (${errcode}), renewing it`),
+      onFailed: (reason) => this.setStatus('failed', reason),
       onSession: (_session, how) => {
         if (!this.joinedOnce) return;
         if (how === 'login') void this.rooms.joinAll();
@@ -201,13 +202,17 @@ export class MatrixAdapter extends BaseAdapter {
     const channels = this.rooms.channelsOf(roomId);
     if (channels.length === 0 || mode === 'initial') return; // not a gateway room, or history from before the first start
     const ts = typeof event.origin_server_ts === 'number' ? event.origin_server_ts : Date.now();
-    if (mode === 'catchup') {
-      const unsigned = isObject(event.unsigned) ? event.unsigned : {};
-      const ageMs = typeof unsigned.age === 'number' ? unsigned.age : Date.now() - ts;
-      if (ageMs > this.settings.backlog_max_age_seconds * 1000) {
-        this.log.debug({ eventId: event.event_id, ageMs }, 'not relaying backlog older than backlog_max_age_seconds');
-        return;
-      }
+    // unsigned.age is the server's own "how long ago", so these checks do not depend on clock skew.
+    const unsigned = isObject(event.unsigned) ? event.unsigned : {};
+    const ageMs = typeof unsigned.age === 'number' ? unsigned.age : Date.now() - ts;
+    const joinedAt = this.rooms.historyBefore(roomId);
+    if (joinedAt !== undefined && Date.now() - ageMs < joinedAt) {
+      this.log.debug({ eventId: event.event_id }, 'not relaying history from before the relay joined the room');
+      return;
+    }
+    if (mode === 'catchup' && ageMs > this.settings.backlog_max_age_seconds * 1000) {
+      this.log.debug({ eventId: event.event_id, ageMs }, 'not relaying backlog older than backlog_max_age_seconds');
+      return;
     }
     const mapped = mapRoomMessage(event.content, {
       edits: this.settings.edits,

@@ -36,6 +36,10 @@ export class Rooms {
   private readonly encrypted = new Set<string>();
   private readonly warnedEncrypted = new Set<string>();
   private readonly names = new Map<string, Map<string, string | null>>();
+  /** What the server says we are joined to (GET /joined_rooms), kept up to date by joins and leaves. */
+  private readonly serverJoined = new Set<string>();
+  /** Rooms this run joined anew: local time the join began; older events there are history. */
+  private readonly joinedAt = new Map<string, number>();
   private stopped = false;
 
   constructor(private readonly options: RoomsOptions) {}
@@ -60,7 +64,23 @@ export class Rooms {
    * rooms stay usable meanwhile); failures are logged and retried on their own timers.
    */
   async joinAll(): Promise<void> {
+    try {
+      const answer = (await this.options.api.request({ method: 'GET', path: '/_matrix/client/v3/joined_rooms' })) as Json;
+      if (Array.isArray(answer.joined_rooms)) for (const id of answer.joined_rooms) if (typeof id === 'string') this.serverJoined.add(id);
+    } catch (error) {
+      if (error instanceof MatrixAuthFailure) return;
+      // Unknown: rooms then count as joined before, and their recent events as new (never dropped).
+      this.options.log.debug({ reason: error instanceof Error ? error.message : String(error) }, 'could not list joined rooms');
+    }
     await Promise.all(this.options.channels.map((channel) => this.join(channel)));
+  }
+
+  /**
+   * For a room this run joined anew: the local time the join began. A newly joined room's first
+   * sync brings its recent history, which is not relayed (it was said before the relay was there).
+   */
+  historyBefore(roomId: string): number | undefined {
+    return this.joinedAt.get(roomId);
   }
 
   stop(): void {
@@ -74,6 +94,7 @@ export class Rooms {
     this.timers.delete(channel);
     if (this.stopped) return;
     const { api, log } = this.options;
+    const startedAt = Date.now();
     try {
       let roomId = channel;
       let via: string[] = [];
@@ -86,6 +107,8 @@ export class Rooms {
       }
       await api.request({ method: 'POST', path: `/_matrix/client/v3/join/${enc(roomId)}`, query: { server_name: via }, body: {} });
       this.joined.add(roomId);
+      if (!this.serverJoined.has(roomId)) this.joinedAt.set(roomId, startedAt);
+      this.serverJoined.add(roomId);
       this.backoffs.delete(channel);
       log.info({ channel, roomId }, 'joined');
       await this.checkEncryption(roomId);
@@ -147,6 +170,7 @@ export class Rooms {
 
   /** We left or were removed from a room: configured rooms are joined again later. */
   onLeave(roomId: string, membership: string): void {
+    this.serverJoined.delete(roomId);
     if (!this.joined.delete(roomId)) return;
     for (const channel of this.channelsOf(roomId)) {
       this.options.log.warn({ channel, membership }, 'removed from Matrix room, will try to join again');

@@ -40,6 +40,8 @@ export interface SessionManagerOptions {
   readonly onSession: (session: MatrixSession, how: 'start' | 'login' | 'refresh') => void;
   /** Renewal started (the adapter shows `connecting`). */
   readonly onRenewing: (errcode: string) => void;
+  /** A human must act (the adapter shows `failed` at once, not only when its sync loop notices). */
+  readonly onFailed?: (reason: string) => void;
 }
 
 interface LoginResponse {
@@ -98,7 +100,10 @@ export class SessionManager {
   private singleFlight(run: () => Promise<MatrixSession>): Promise<MatrixSession> {
     return run()
       .catch((error: unknown) => {
-        if (error instanceof MatrixAuthFailure) this.failure = error;
+        if (error instanceof MatrixAuthFailure) {
+          this.failure = error;
+          this.options.onFailed?.(error.message);
+        }
         throw error;
       })
       .finally(() => {
