@@ -15,9 +15,7 @@
  */
 import type { Logger } from 'pino';
 import type { MatrixAccountConfig } from '../../config/matrix.js';
-import { Backoff, sleep } from '../../core/backoff.js';
-import { classifyMatrixError, type MatrixErrorClass } from './errors.js';
-import { matrixRequest } from './http.js';
+import { loginRequest, refreshRequest, whoamiRequest, withAuthRetries, type LoginResponse, type RetryContext } from './auth-requests.js';
 import { registerSecret } from './log-bridge.js';
 import { tokenFingerprint, type MatrixSession, type SessionStore } from './session-store.js';
 
@@ -28,7 +26,6 @@ export class MatrixAuthFailure extends Error {
 
 /** Refresh this long before expiry, at most; a fifth of a short lifetime otherwise. */
 const REFRESH_MARGIN_MS = 60_000;
-const AUTH_BACKOFF = { initialMs: 500, maxMs: 30_000, stableAfterMs: 60_000 };
 
 export interface SessionManagerOptions {
   readonly accountId: string;
@@ -44,13 +41,6 @@ export interface SessionManagerOptions {
   readonly onFailed?: (reason: string) => void;
 }
 
-interface LoginResponse {
-  user_id?: unknown;
-  access_token?: unknown;
-  device_id?: unknown;
-  refresh_token?: unknown;
-  expires_in_ms?: unknown;
-}
 
 export class SessionManager {
   private session: MatrixSession | undefined;
@@ -62,8 +52,11 @@ export class SessionManager {
   private readonly log: Logger;
   private readonly hs: string;
 
+  private readonly retryContext: RetryContext;
+
   constructor(private readonly options: SessionManagerOptions) {
     this.log = options.log;
+    this.retryContext = { signal: options.signal, log: options.log };
     this.hs = options.settings.homeserver.replace(/\/+$/, '');
     registerSecret(options.settings.password);
     registerSecret(options.settings.access_token);
@@ -193,9 +186,7 @@ export class SessionManager {
 
   /** whoami with the candidate's token: the session (device id filled in), or undefined when rejected. */
   private async check(candidate: MatrixSession): Promise<MatrixSession | undefined> {
-    const answer = await this.withRetries('whoami', (signal) =>
-      matrixRequest(this.hs, { method: 'GET', path: '/_matrix/client/v3/account/whoami', accessToken: candidate.accessToken, signal }),
-    );
+    const answer = await withAuthRetries('whoami', this.retryContext, (signal) => whoamiRequest(this.hs, candidate.accessToken, signal));
     if (answer.kind === 'rejected') return undefined;
     const body = answer.value as { user_id?: unknown; device_id?: unknown };
     if (body.user_id !== this.options.settings.user_id) {
@@ -211,9 +202,7 @@ export class SessionManager {
   private async refresh(from: MatrixSession): Promise<MatrixSession | undefined> {
     if (from.refreshToken === undefined) return undefined;
     const refreshToken = from.refreshToken;
-    const answer = await this.withRetries('refresh', (signal) =>
-      matrixRequest(this.hs, { method: 'POST', path: '/_matrix/client/v3/refresh', body: { refresh_token: refreshToken }, signal }),
-    );
+    const answer = await withAuthRetries('refresh', this.retryContext, (signal) => refreshRequest(this.hs, refreshToken, signal));
     if (answer.kind === 'rejected') {
       this.log.warn({ errcode: answer.errcode }, 'Matrix token refresh failed, logging in with the password');
       return undefined;
@@ -234,22 +223,9 @@ export class SessionManager {
 
   private async login(deviceId: string | undefined): Promise<MatrixSession> {
     const { settings } = this.options;
-    const password = settings.password ?? '';
-    const answer = await this.withRetries('login', (signal) => {
+    const answer = await withAuthRetries('login', this.retryContext, (signal) => {
       this.loginAttempts += 1;
-      return matrixRequest(this.hs, {
-        method: 'POST',
-        path: '/_matrix/client/v3/login',
-        body: {
-          type: 'm.login.password',
-          identifier: { type: 'm.id.user', user: settings.user_id },
-          password,
-          ...(deviceId === undefined || deviceId === '' ? {} : { device_id: deviceId }),
-          initial_device_display_name: settings.device_name,
-          refresh_token: true,
-        },
-        signal,
-      });
+      return loginRequest(this.hs, settings, deviceId, signal);
     });
     if (answer.kind === 'rejected') {
       const hint =
@@ -274,45 +250,6 @@ export class SessionManager {
       ...(typeof body.expires_in_ms === 'number' ? { expiresAt: Date.now() + body.expires_in_ms } : {}),
       source: 'login',
     };
-  }
-
-  /**
-   * Runs one auth request until it gets an answer: transient errors back off, 429 waits. Resolves
-   * `rejected` for a token or client error (the caller decides), rejects only when aborted.
-   */
-  private async withRetries(
-    what: string,
-    run: (signal: AbortSignal) => Promise<unknown>,
-  ): Promise<{ kind: 'ok'; value: unknown } | { kind: 'rejected'; errcode: string; message: string }> {
-    const backoff = new Backoff(AUTH_BACKOFF);
-    const signal = this.options.signal;
-    for (;;) {
-      let verdict: MatrixErrorClass;
-      try {
-        return { kind: 'ok', value: await run(signal) };
-      } catch (error) {
-        verdict = classifyMatrixError(error);
-        if (verdict.kind === 'aborted' || signal.aborted) throw error;
-      }
-      switch (verdict.kind) {
-        case 'transient': {
-          const delayMs = backoff.next();
-          this.log.warn({ what, reason: verdict.message, retryInMs: delayMs }, 'Matrix homeserver unreachable, retrying');
-          await sleep(delayMs, signal);
-          break;
-        }
-        case 'rate-limited':
-          this.log.warn({ what, retryAfterMs: verdict.retryAfterMs }, 'Matrix homeserver rate-limited us, waiting');
-          await sleep(verdict.retryAfterMs, signal);
-          break;
-        case 'token':
-          return { kind: 'rejected', errcode: verdict.errcode, message: '' };
-        case 'forbidden':
-          return { kind: 'rejected', errcode: 'M_FORBIDDEN', message: verdict.message };
-        case 'fatal':
-          return { kind: 'rejected', errcode: verdict.errcode, message: verdict.message };
-      }
-    }
   }
 
   private scheduleRefresh(session: MatrixSession): void {
