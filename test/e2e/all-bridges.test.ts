@@ -74,10 +74,14 @@ name = "all"
   channel = "${kosmiRoom}"
 `,
     });
-    await alice.waitForLine((l) => l.startsWith(`:${ircNick}!`) && l.includes(' JOIN '), 20_000);
-    await waitFor(() => hs.isJoined(relayId, alias), { timeoutMs: 20_000, what: 'Matrix relay joined' });
-    await waitFor(() => kosmi.listeners(kosmiRoom).length > 0, { timeoutMs: 20_000, what: 'Kosmi relay subscribed' });
-    await daemon.waitForLog((l) => l.account === 'matrix.home' && l.msg === 'connected');
+    try {
+      await alice.waitForLine((l) => l.startsWith(`:${ircNick}!`) && l.includes(' JOIN '), 20_000);
+      await waitFor(() => hs.isJoined(relayId, alias), { timeoutMs: 20_000, what: 'Matrix relay joined' });
+      await waitFor(() => kosmi.listeners(kosmiRoom).length > 0, { timeoutMs: 20_000, what: 'Kosmi relay subscribed' });
+      await daemon.waitForLog((l) => l.account === 'matrix.home' && l.msg === 'connected');
+    } catch (error) {
+      throw new Error(`${(error as Error).message}\n--- daemon output ---\n${daemon.output().slice(-4000)}`, { cause: error });
+    }
   });
 
   afterAll(async () => {
