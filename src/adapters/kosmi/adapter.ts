@@ -83,7 +83,7 @@ export class KosmiAdapter extends BaseAdapter {
     const pieces = splitMessage(render(message), this.settings.max_message_bytes);
     for (let index = this.delivered.get(message.id) ?? 0; index < pieces.length; index++) {
       const session = this.session;
-      if (session === undefined || this.status().state !== 'connected') {
+      if (session === undefined || !session.isOpen || this.status().state !== 'connected') {
         throw new DeliveryError('Kosmi is not connected', { retryable: true });
       }
       await this.limiter.take(this.stopper.signal);
@@ -225,6 +225,12 @@ export class KosmiAdapter extends BaseAdapter {
       readTimeoutMs: this.settings.read_timeout_seconds * 1000,
       log: this.log,
       onMessage: (roomId, message) => this.onMessage(session, roomId, message),
+      onEnd: (end) => {
+        // The live session died: say so at once, so nobody sends into it while the loop reacts.
+        if (this.session !== session || end.kind === 'closed-by-us') return;
+        this.session = undefined;
+        this.setStatus('disconnected', end.detail);
+      },
     });
     await session.open(signal);
     this.session = session;

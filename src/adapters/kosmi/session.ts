@@ -32,6 +32,8 @@ export interface SessionOptions {
   readonly readTimeoutMs: number;
   readonly log: Logger;
   readonly onMessage: (roomId: string, message: WireMessage) => void;
+  /** Called once, synchronously, when the session ends (before `ended` resolves). */
+  readonly onEnd?: (end: SessionEnd) => void;
 }
 
 /** Why a session could not open, or why it ended. One place maps these to retry or `failed`. */
@@ -171,6 +173,9 @@ export class KosmiSession {
     try {
       result = await this.request(SEND_MESSAGE, { body, roomId });
     } catch (error) {
+      // No answer means the socket is gone or going: end the session now, so the adapter stops
+      // reporting `connected` and callers wait for the reconnect instead of retrying at once.
+      this.end({ kind: 'transient', detail: `sendMessage got no answer: ${describe(error)}` });
       throw new DeliveryError(`sendMessage did not complete: ${describe(error)}`, {
         retryable: true,
         cause: error,
@@ -189,10 +194,20 @@ export class KosmiSession {
     }
   }
 
+  get isOpen(): boolean {
+    return this.finished === undefined;
+  }
+
   /** Closes now (close frame 1000); idempotent. */
   close(): void {
     this.end({ kind: 'closed-by-us', detail: 'closed by the relay' });
-    void this.client.dispose();
+    this.dispose();
+  }
+
+  private dispose(): void {
+    // dispose() awaits the pending connection, which rejects with the close event when the socket
+    // closed during init: that rejection is the end we already handle.
+    Promise.resolve(this.client.dispose()).catch(() => undefined);
   }
 
   /** Lets the sends in flight finish (bounded), then closes: used when a renewed session takes over. */
@@ -328,8 +343,9 @@ export class KosmiSession {
   private end(end: SessionEnd): void {
     if (this.finished !== undefined) return;
     this.finished = end;
+    this.options.onEnd?.(end);
     this.finish(end);
-    if (end.kind !== 'closed-by-us') void this.client.dispose();
+    if (end.kind !== 'closed-by-us') this.dispose();
   }
 }
 

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
-import { Kind, parse, validate, execute, type DocumentNode, type OperationDefinitionNode } from 'graphql';
+import type { DocumentNode, OperationDefinitionNode } from 'graphql';
+import { graphql } from './graphql.js';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { EventChannel } from './channel.js';
@@ -193,20 +194,22 @@ export async function startKosmiEmulator(options: KosmiEmulatorOptions = {}): Pr
     };
     let document: DocumentNode;
     try {
-      document = parse(String(query));
+      document = graphql.parse(String(query));
     } catch (error) {
       return json(400, { errors: [{ message: (error as Error).message }] });
     }
-    const errors = validate(schema, document);
+    const errors = graphql.validate(schema, document);
     if (errors.length > 0) return json(400, { errors: errors.map((e) => ({ message: e.message })) });
     // §11: over HTTP only anonLogin (and introspection, §1) is answered.
     const fields = document.definitions
-      .filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)
-      .flatMap((d) => d.selectionSet.selections.map((s) => (s.kind === Kind.FIELD ? s.name.value : '')));
+      .filter((d): d is OperationDefinitionNode => d.kind === graphql.Kind.OPERATION_DEFINITION)
+      .flatMap((d) =>
+        d.selectionSet.selections.map((s) => (s.kind === graphql.Kind.FIELD ? s.name.value : '')),
+      );
     if (!fields.every((f) => f === 'anonLogin' || f.startsWith('__'))) {
       return json(200, { errors: [{ message: `not available over HTTP: ${fields.join(', ')}` }] });
     }
-    const result = await execute({
+    const result = await graphql.execute({
       schema,
       document,
       rootValue: { anonLogin: anonLoginResolver },

@@ -1,4 +1,5 @@
-import { buildSchema, type GraphQLSchema } from 'graphql';
+import type { GraphQLSchema } from 'graphql';
+import { graphql } from './graphql.js';
 
 /**
  * The part of Kosmi's schema that kosmi-protocol.md names (§4, §11). Type names are ours: the spec
@@ -67,5 +68,5 @@ export const KOSMI_SDL = /* GraphQL */ `
 `;
 
 export function kosmiSchema(): GraphQLSchema {
-  return buildSchema(KOSMI_SDL);
+  return graphql.buildSchema(KOSMI_SDL);
 }

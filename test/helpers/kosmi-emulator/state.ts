@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
-import { GraphQLError } from 'graphql';
+import type { GraphQLError } from 'graphql';
+import { graphql } from './graphql.js';
 import type { WebSocket } from 'ws';
 import { EventChannel } from './channel.js';
 
@@ -40,7 +41,7 @@ export interface Connection {
 
 export function roomNotFound(): GraphQLError {
   // §9: where the code appears (message or extensions.code) is unknown, so both carry it.
-  return new GraphQLError('ROOM_NOT_FOUND', { extensions: { code: 'ROOM_NOT_FOUND' } });
+  return new graphql.GraphQLError('ROOM_NOT_FOUND', { extensions: { code: 'ROOM_NOT_FOUND' } });
 }
 
 /** Rooms, users, messages and connections of one emulator. */

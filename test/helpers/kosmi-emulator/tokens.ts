@@ -5,19 +5,21 @@ import { SignJWT, jwtVerify } from 'jose';
 export class EmulatorTokens {
   private readonly secret = randomBytes(64);
   private readonly revoked = new Set<string>();
-  private revokedBefore = 0;
+  private readonly issued = new Set<string>();
 
   async issue(
     sub: string,
     lifetimeSeconds: number,
     issuedAt = Math.floor(Date.now() / 1000),
   ): Promise<string> {
+    const jti = randomUUID();
+    this.issued.add(jti);
     return new SignJWT({ typ: 'access' })
       .setProtectedHeader({ alg: 'HS512', typ: 'JWT' })
       .setAudience('kosmi')
       .setIssuer('kosmi')
       .setSubject(sub)
-      .setJti(randomUUID())
+      .setJti(jti)
       .setIssuedAt(issuedAt)
       .setNotBefore(issuedAt - 1)
       .setExpirationTime(issuedAt + lifetimeSeconds)
@@ -35,8 +37,7 @@ export class EmulatorTokens {
       });
       if (payload.typ !== 'access' || typeof payload.sub !== 'string' || typeof payload.jti !== 'string')
         return { refused: 'bad claims' };
-      if (this.revoked.has(payload.jti) || (payload.iat ?? 0) < this.revokedBefore)
-        return { refused: 'revoked' };
+      if (this.revoked.has(payload.jti)) return { refused: 'revoked' };
       return { sub: payload.sub, jti: payload.jti };
     } catch (error) {
       return { refused: (error as Error).message };
@@ -47,8 +48,8 @@ export class EmulatorTokens {
     this.revoked.add(jti);
   }
 
-  /** Revokes every token issued so far (iat is in whole seconds, so up to and including this second). */
+  /** Revokes every token issued so far. */
   revokeAll(): void {
-    this.revokedBefore = Math.floor(Date.now() / 1000) + 1;
+    for (const jti of this.issued) this.revoked.add(jti);
   }
 }

@@ -1,0 +1,272 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createKosmiAdapter } from '../../src/adapters/kosmi/index.js';
+import { DeliveryError, type ChatAdapter } from '../../src/adapters/types.js';
+import type { ChatMessage, OutboundMessage } from '../../src/core/message.js';
+import {
+  startKosmiEmulator,
+  type KosmiEmulator,
+  type KosmiEmulatorOptions,
+} from '../helpers/kosmi-emulator/index.js';
+import { kosmiSettings, memoryLogger, tempDataDir } from '../helpers/kosmi-setup.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+const ROOM = '@movienight';
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function setup(
+  options: {
+    emulator?: KosmiEmulatorOptions;
+    settings?: Record<string, unknown>;
+    channel?: string;
+    dataDir?: string;
+  } = {},
+) {
+  const emulator = await startKosmiEmulator(options.emulator);
+  cleanups.push(() => emulator.close());
+  const log = memoryLogger();
+  const sent: string[] = [];
+  const received: ChatMessage[] = [];
+  const dataDir = options.dataDir ?? tempDataDir();
+  const make = (): ChatAdapter => {
+    const adapter = createKosmiAdapter('kosmi.main', kosmiSettings(emulator, options.settings), {
+      logger: log.logger,
+      dataDir,
+      channels: [options.channel ?? ROOM],
+      rememberSent: (text) => sent.push(text),
+    });
+    adapter.on('message', (m) => received.push(m));
+    cleanups.push(() => adapter.stop(2_000));
+    return adapter;
+  };
+  return { emulator, log, sent, received, make, dataDir };
+}
+
+function outbound(text: string, id = text): OutboundMessage {
+  return {
+    id,
+    kind: 'text',
+    text,
+    nick: 'bob',
+    prefix: '[irc] <bob> ',
+    origin: { account: 'irc.test', channel: '#test', protocol: 'irc', gateway: 'g' },
+    channel: ROOM,
+    timestamp: new Date(),
+  };
+}
+
+/** A small stand-in for the core's outbound queue: in order, a retryable failure waits and retries. */
+async function deliverInOrder(
+  adapter: ChatAdapter,
+  messages: OutboundMessage[],
+  onDelivered?: (index: number) => void,
+): Promise<number> {
+  let retries = 0;
+  for (const [index, message] of messages.entries()) {
+    for (;;) {
+      try {
+        await adapter.send(message);
+        break;
+      } catch (error) {
+        if (!(error instanceof DeliveryError) || !error.retryable) throw error;
+        retries += 1;
+        await waitFor(() => adapter.status().state === 'connected', { timeoutMs: 20_000, what: 'reconnect' });
+      }
+    }
+    onDelivered?.(index);
+  }
+  return retries;
+}
+
+/** Each distinct body once, in the order it first arrived. */
+function firstOccurrences(bodies: string[]): string[] {
+  return bodies.filter((body, index) => bodies.indexOf(body) === index);
+}
+
+const connected = (adapter: ChatAdapter, emulator: KosmiEmulator, count = 1): Promise<unknown> =>
+  waitFor(() => adapter.status().state === 'connected' && emulator.listeners(ROOM).length >= count, {
+    what: 'adapter connected and subscribed',
+  });
+
+describe('kosmi adapter against the emulator', () => {
+  it('runs the §3.1 session with the §2 handshake, relays in both directions and drops its own echo', async () => {
+    const t = await setup();
+    const adapter = t.make();
+    await adapter.start();
+    await connected(adapter, t.emulator);
+    const [connection] = t.emulator.connections();
+    expect(connection?.operations).toEqual([
+      'ExtendedCurrentUserQuery',
+      'JoinRoom',
+      'RoomDisconnect',
+      'NewMessageSubscription',
+    ]);
+    expect(t.emulator.logins).toMatchObject({ anon: 1, email: 0 });
+
+    t.emulator.postAs(ROOM, 'alice', 'hello from kosmi');
+    const message = await waitFor(() => t.received[0]);
+    expect(message).toMatchObject({
+      kind: 'text',
+      text: 'hello from kosmi',
+      sender: { nick: 'alice' },
+      source: { account: 'kosmi.main', channel: ROOM },
+    });
+    expect(Math.abs(message.timestamp.getTime() - Date.now())).toBeLessThan(5_000);
+
+    await adapter.send(outbound('hi from irc'));
+    const mine = t.emulator.messages(ROOM).filter((m) => m.body === '[irc] <bob> hi from irc');
+    expect(mine).toHaveLength(1);
+    expect(t.sent).toEqual(['[irc] <bob> hi from irc']);
+    t.emulator.postAs(ROOM, 'alice', 'after');
+    await waitFor(() => t.received.some((m) => m.text === 'after'));
+    expect(t.received.map((m) => m.text)).toEqual(['hello from kosmi', 'after']);
+  });
+
+  it('accepts a room URL and keeps the @; a room without @ fails with ROOM_NOT_FOUND', async () => {
+    const t = await setup({ channel: `https://app.kosmi.io/room/${ROOM}` });
+    const adapter = t.make();
+    await adapter.start();
+    await connected(adapter, t.emulator);
+    t.emulator.postAs(ROOM, 'alice', 'x');
+    expect((await waitFor(() => t.received[0])).source.channel).toBe(`https://app.kosmi.io/room/${ROOM}`);
+
+    const bad = await setup({ channel: 'movienight' });
+    const badAdapter = bad.make();
+    await badAdapter.start();
+    const status = await waitFor(() =>
+      badAdapter.status().state === 'failed' ? badAdapter.status() : undefined,
+    );
+    expect(status.reason).toMatch(/ROOM_NOT_FOUND.*keep their "@"/);
+  });
+
+  it('splits long messages at the limit and throttles sends', async () => {
+    const t = await setup({ settings: { max_message_bytes: 100, send_rate_per_second: 20, send_burst: 1 } });
+    const adapter = t.make();
+    await adapter.start();
+    await connected(adapter, t.emulator);
+    const words = Array.from({ length: 60 }, (_, i) => `word${i}`).join(' ');
+    const started = Date.now();
+    await adapter.send(outbound(words));
+    const bodies = t.emulator.messages(ROOM).map((m) => m.body);
+    expect(bodies.length).toBeGreaterThan(3);
+    for (const body of bodies) expect(Buffer.byteLength(body)).toBeLessThanOrEqual(100);
+    expect(bodies.join(' ').replace('[irc] <bob> ', '')).toBe(words);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(((bodies.length - 1) * 1000) / 20 - 20);
+  });
+
+  it('reconnects after every socket is dropped mid-burst: nothing lost, order kept', async () => {
+    const t = await setup();
+    const adapter = t.make();
+    await adapter.start();
+    await connected(adapter, t.emulator);
+    const burst = Array.from({ length: 40 }, (_, i) => outbound(`burst ${i}`));
+    let dropped = 0;
+    const retries = await deliverInOrder(adapter, burst, (index) => {
+      if (index === 9 || index === 24) dropped += t.emulator.dropAllSockets();
+    });
+    expect(dropped).toBe(2);
+    const bodies = t.emulator.messages(ROOM).map((m) => m.body.replace('[irc] <bob> ', ''));
+    expect(firstOccurrences(bodies)).toEqual(burst.map((m) => m.text));
+    // Only a message in flight at a drop can arrive twice (at least once), never more.
+    expect(bodies.length - burst.length).toBeLessThanOrEqual(dropped);
+    expect(retries).toBeGreaterThanOrEqual(0);
+    expect(t.emulator.connections()).toHaveLength(1);
+    // Inbound works on the rebuilt session.
+    t.emulator.postAs(ROOM, 'alice', 'still here');
+    await waitFor(() => t.received.some((m) => m.text === 'still here'));
+  });
+
+  it('a revoked token is dropped, renewed once, and relaying goes on with nothing lost', async () => {
+    const t = await setup();
+    const adapter = t.make();
+    await adapter.start();
+    await connected(adapter, t.emulator);
+    await deliverInOrder(adapter, [outbound('before')]);
+    t.emulator.revokeAllTokens({ closeConnections: true });
+    const pending = deliverInOrder(adapter, [outbound('during 1'), outbound('during 2')]);
+    await pending;
+    await connected(adapter, t.emulator);
+    expect(t.emulator.logins.anon).toBe(2);
+    // At least once: a send in flight when the server closed may reach the room and be sent again.
+    expect(
+      firstOccurrences(t.emulator.messages(ROOM).map((m) => m.body.replace('[irc] <bob> ', ''))),
+    ).toEqual(['before', 'during 1', 'during 2']);
+    expect(t.log.lines.some((l) => l.msg === 'Kosmi rejected the token; renewing it')).toBe(true);
+  });
+
+  it('repeated rejections: failed with what to do, and no login storm', async () => {
+    const t = await setup({ settings: { auth_retry_minutes: 10 } });
+    t.emulator.rejectAllTokens(true);
+    const adapter = t.make();
+    await adapter.start();
+    const status = await waitFor(() => (adapter.status().state === 'failed' ? adapter.status() : undefined));
+    expect(status.reason).toMatch(/kosmi-login/);
+    expect(t.emulator.logins.anon).toBe(2);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(t.emulator.logins.anon).toBe(2);
+  });
+
+  it('treats a silent socket as dead after read_timeout_seconds and reconnects', async () => {
+    const t = await setup({ settings: { ping_interval_seconds: 0.2, read_timeout_seconds: 1 } });
+    const adapter = t.make();
+    await adapter.start();
+    await connected(adapter, t.emulator);
+    const first = t.emulator.connections()[0];
+    t.emulator.freezeSockets();
+    await waitFor(
+      () => t.log.lines.some((l) => l.msg === 'nothing read from Kosmi for too long; dropping the socket'),
+      { timeoutMs: 10_000 },
+    );
+    await waitFor(
+      () => adapter.status().state === 'connected' && t.emulator.listeners(ROOM).some((c) => c !== first),
+      { timeoutMs: 15_000 },
+    );
+    first?.socket.terminate();
+  });
+
+  it('a roomDisconnect event triggers a reconnect with a new session', async () => {
+    const t = await setup();
+    const adapter = t.make();
+    await adapter.start();
+    await connected(adapter, t.emulator);
+    const first = t.emulator.connections()[0];
+    t.emulator.disconnectRoom(ROOM);
+    await waitFor(() => t.emulator.listeners(ROOM).some((c) => c !== first), { timeoutMs: 15_000 });
+    expect(
+      t.log.lines.some((l) => (typeof l.reason === 'string' ? l.reason : '').includes('roomDisconnect')),
+    ).toBe(true);
+  });
+
+  it('restarting with a valid cache logs in no more; a 30-second token keeps the connection across 35 s', async () => {
+    const t = await setup({ emulator: { tokenLifetimeSeconds: 30 } });
+    const first = t.make();
+    await first.start();
+    await connected(first, t.emulator);
+    await first.stop(2_000);
+    const adapter = t.make();
+    await adapter.start();
+    await connected(adapter, t.emulator);
+    expect(t.emulator.logins.anon).toBe(1);
+    expect(t.log.lines.some((l) => String(l.msg).startsWith('Using cached token (expires in'))).toBe(true);
+
+    const startedAt = Date.now();
+    let sent = 0;
+    while (Date.now() - startedAt < 35_000) {
+      await deliverInOrder(adapter, [outbound(`tick ${sent}`)]);
+      sent += 1;
+      await waitFor(() => Date.now() - startedAt >= sent * 5_000, { timeoutMs: 6_000, intervalMs: 100 });
+    }
+    const bodies = t.emulator.messages(ROOM).map((m) => m.body.replace('[irc] <bob> ', ''));
+    expect(bodies).toEqual(Array.from({ length: sent }, (_, i) => `tick ${i}`));
+    expect(t.emulator.logins.anon).toBeGreaterThanOrEqual(2);
+    expect(t.emulator.logins.anon).toBeLessThanOrEqual(3);
+    expect(
+      t.log.lines.filter((l) => l.msg === 'reconnected with the renewed token').length,
+    ).toBeGreaterThanOrEqual(1);
+    expect(adapter.status().state).toBe('connected');
+    t.emulator.postAs(ROOM, 'alice', 'late');
+    await waitFor(() => t.received.filter((m) => m.text === 'late').length === 1);
+  }, 60_000);
+});
