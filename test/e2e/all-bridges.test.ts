@@ -131,4 +131,14 @@ name = "all"
     await waitFor(() => kosmiBodies().includes('[matrix] <Carol> still relaying'), { what: 'Matrix -> Kosmi after re-login' });
     expect(daemon.output()).not.toContain(MATRIX_PASSWORD);
   });
+
+  it('edits from Matrix arrive with the edit marker, replies without their fallback', async () => {
+    const original = hs.text(carolId, alias, 'tyop here');
+    await waitFor(() => ircTexts().includes('[matrix] <Carol> tyop here'), { what: 'original on IRC' });
+    hs.edit(carolId, alias, original, 'typo here');
+    await waitFor(() => ircTexts().includes('[matrix] <Carol> (edited) typo here'), { what: 'edit on IRC' });
+    hs.reply(carolId, alias, original, 'answering myself');
+    await waitFor(() => ircTexts().includes('[matrix] <Carol> answering myself'), { what: 'reply on IRC' });
+    await waitFor(() => kosmiBodies().some((b) => b.startsWith('[matrix] <Carol> answering myself')), { what: 'reply on Kosmi' });
+  });
 });
