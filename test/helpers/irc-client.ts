@@ -70,7 +70,7 @@ interface Waiter {
 
 export async function connectIrcClient(options: ConnectOptions): Promise<TestIrcClient> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const socket = net.connect({ host: options.host ?? '127.0.0.1', port: options.port });
+  const socket = net.connect({ host: options.host ?? '127.0.0.1', port: options.port, noDelay: true });
   const messages: ReceivedMessage[] = [];
   const lines: string[] = [];
   let waiters: Waiter[] = [];

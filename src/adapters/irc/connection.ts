@@ -104,6 +104,8 @@ export class IrcConnection {
   open(): void {
     const client = createIrcFrameworkClient();
     this.client = client;
+    // Chat lines are small and latency matters more than packet count: no Nagle delay.
+    client.on('raw socket connected', (socket) => socket.setNoDelay(true));
     client.on('registered', (event) => this.onRegistered(event.nick));
     client.on('socket close', (error) =>
       this.finish({

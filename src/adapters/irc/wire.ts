@@ -30,6 +30,8 @@ export interface IrcFrameworkClient {
   readonly network: { readonly options: Record<string, unknown> };
   connect(options: Record<string, unknown>): void;
   on(event: 'registered', listener: (event: { nick: string }) => void): this;
+  /** The TCP socket, before any TLS handshake (irc-framework src/transports/net.js). */
+  on(event: 'raw socket connected', listener: (socket: import('node:net').Socket) => void): this;
   on(event: 'socket close', listener: (error?: Error | false) => void): this;
   on(event: 'sasl failed', listener: (event: { reason: string; message?: string }) => void): this;
   on(event: 'loggedin', listener: (event: { nick: string; account: string }) => void): this;
