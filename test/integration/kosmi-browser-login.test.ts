@@ -1,0 +1,145 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { browserLogin } from '../../src/auth/browser-login.js';
+import { LoginFailedError } from '../../src/auth/errors.js';
+import { decodeJwt } from '../../src/auth/jwt.js';
+import { KosmiTokenManager } from '../../src/auth/token-manager.js';
+import { startKosmiEmulator, type KosmiEmulator } from '../helpers/kosmi-emulator/index.js';
+import { kosmiSettings, memoryLogger, tempDataDir } from '../helpers/kosmi-setup.js';
+
+const USER = { email: 'relay@example.org', password: 'correct horse', displayName: 'Relay Bot' };
+
+/** True while the process or any child of it still runs. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    // ESRCH: gone
+  }
+  try {
+    return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).trim() !== '';
+  } catch {
+    return false; // pgrep exits 1 when nothing matches
+  }
+}
+
+describe('browser login with Debian Chromium against the emulated web app', () => {
+  let emulator: KosmiEmulator;
+  const pids: number[] = [];
+  beforeAll(async () => {
+    emulator = await startKosmiEmulator({ users: [USER], loginDelayMs: 200 });
+  });
+  afterAll(async () => {
+    await emulator.close();
+  });
+
+  const login = (overrides: { password?: string; timeoutMs?: number; dataDir?: string } = {}) => {
+    const settings = kosmiSettings(emulator);
+    const log = memoryLogger();
+    return {
+      log,
+      run: browserLogin({
+        webUrl: emulator.webUrl,
+        email: USER.email,
+        password: overrides.password ?? USER.password,
+        timeoutMs: overrides.timeoutMs ?? 30_000,
+        selectors: settings.login_selectors,
+        userAgent: settings.user_agent,
+        dataDir: overrides.dataDir ?? tempDataDir(),
+        account: 'kosmi.main',
+        logger: log.logger,
+        onBrowserPid: (pid) => pids.push(pid),
+      }),
+    };
+  };
+
+  it("logs in and returns the user's token, not the anonymous one the page held first", async () => {
+    const anonBefore = emulator.logins.anon;
+    const token = await login().run;
+    const user = [...emulator.state.users.values()].find((u) => u.email === USER.email);
+    expect(decodeJwt(token)?.sub).toBe(user?.id);
+    expect(emulator.logins.email).toBe(1);
+    expect(emulator.logins.anon).toBe(anonBefore + 1); // the page's first visit
+    const pid = pids.at(-1) ?? 0;
+    expect(pid).toBeGreaterThan(0);
+    expect(alive(pid)).toBe(false);
+  });
+
+  it('a wrong password fails with an error quoting the page, saves a screenshot and the HTML, leaves no Chromium', async () => {
+    const dataDir = tempDataDir();
+    const { run, log } = login({ password: 'wrong', dataDir });
+    const error = await run.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LoginFailedError);
+    expect((error as Error).message).toBe(
+      'Kosmi login failed: the page says "Invalid email or password" (check email and password)',
+    );
+    expect(existsSync(path.join(dataDir, 'kosmi-login-failure-kosmi.main.png'))).toBe(true);
+    expect(readFileSync(path.join(dataDir, 'kosmi-login-failure-kosmi.main.html'), 'utf8')).toContain(
+      'Invalid email or password',
+    );
+    expect(log.text()).not.toContain('wrong');
+    expect(alive(pids.at(-1) ?? 0)).toBe(false);
+  });
+
+  it('a page that never shows the login button times out, saves a screenshot, leaves no Chromium', async () => {
+    emulator.setShowLoginButton(false);
+    try {
+      const dataDir = tempDataDir();
+      const started = Date.now();
+      const error = await login({ timeoutMs: 4_000, dataDir }).run.catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(LoginFailedError);
+      expect((error as Error).message).toMatch(
+        /could not click "Login".*not found within the 4s login timeout/,
+      );
+      expect(Date.now() - started).toBeLessThan(20_000);
+      expect(existsSync(path.join(dataDir, 'kosmi-login-failure-kosmi.main.png'))).toBe(true);
+      expect(alive(pids.at(-1) ?? 0)).toBe(false);
+    } finally {
+      emulator.setShowLoginButton(true);
+    }
+  });
+
+  it('a missing Chromium is a clear LoginFailedError naming CHROMIUM_PATH', async () => {
+    const settings = kosmiSettings(emulator);
+    const error = await browserLogin({
+      webUrl: emulator.webUrl,
+      email: USER.email,
+      password: USER.password,
+      timeoutMs: 5_000,
+      selectors: settings.login_selectors,
+      userAgent: settings.user_agent,
+      dataDir: tempDataDir(),
+      account: 'kosmi.main',
+      logger: memoryLogger().logger,
+      env: { CHROMIUM_PATH: '/nonexistent/chromium' },
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LoginFailedError);
+    expect((error as Error).message).toMatch(/not found at \/nonexistent\/chromium.*CHROMIUM_PATH/);
+  });
+
+  it('the token manager logs in by browser once, with the log lines users know, and caches the token', async () => {
+    const dataDir = tempDataDir();
+    const log = memoryLogger();
+    const settings = kosmiSettings(emulator, { email: USER.email, password: USER.password });
+    const before = emulator.logins.email;
+    const manager = new KosmiTokenManager({ account: 'kosmi.main', settings, dataDir, logger: log.logger });
+    const info = await manager.getToken();
+    expect(emulator.logins.email).toBe(before + 1);
+    const messages = log.lines.map((l) => l.msg);
+    expect(messages).toContain('No cached token found, performing authentication...');
+    expect(messages).toContain('Starting browser automation for authentication...');
+    expect(messages).toContain('Token cached (expires in 8736h)');
+    expect(JSON.parse(readFileSync(path.join(dataDir, 'kosmi_token_cache.json'), 'utf8'))).toMatchObject({
+      token: info.token,
+      email: USER.email,
+    });
+    expect(log.text()).not.toContain(info.token);
+    expect(log.text()).not.toContain(USER.password);
+    const again = new KosmiTokenManager({ account: 'kosmi.main', settings, dataDir, logger: log.logger });
+    expect((await again.getToken()).token).toBe(info.token);
+    expect(emulator.logins.email).toBe(before + 1);
+  });
+});
