@@ -6,9 +6,11 @@ import {
   classifyServerError,
   type CloseOutcome,
 } from './errors.js';
-import { alternativeNick, ircLower } from './nick.js';
+import { parseChatLine } from './inbound.js';
+import { ircLower, MAX_NICK_ATTEMPTS, NickKeeper } from './nick.js';
 import { byteLength } from './split.js';
-import { createIrcFrameworkClient, type IrcFrameworkClient, type IrcLine } from './wire.js';
+import { PingWatchdog } from './watchdog.js';
+import { createIrcFrameworkClient, frameworkOptions, type IrcFrameworkClient, type IrcLine } from './wire.js';
 
 /** Until the server shows us our own user@host (in our JOIN echo), assume the longest usual one. */
 const CONSERVATIVE_USER_BYTES = 10; // USERLEN 9 plus the "~" of an unverified ident
@@ -19,10 +21,6 @@ const JOIN_READY_TIMEOUT_MS = 10_000;
 const JOIN_RETRY_MS = 60_000;
 /** NickServ that does not answer IDENTIFY within this time is not waited for any longer. */
 const NICKSERV_TIMEOUT_MS = 15_000;
-/** Registration gives up on nicks after this many alternatives. */
-const MAX_NICK_ATTEMPTS = 8;
-/** NICKLEN when the server has not said (RFC 2812 §1.2.1). */
-const DEFAULT_NICKLEN = 9;
 
 export interface ConnectionSettings {
   readonly host: string;
@@ -76,17 +74,14 @@ export class IrcConnection {
   private registered = false;
   private ready = false;
   private waitingForNickServ = false;
-  private nick: string;
-  private nickAttempts = 0;
-  private readonly ownNicks = new Set<string>();
+  private readonly nicks: NickKeeper;
   private user: string | undefined;
   private host: string | undefined;
   private readonly channelByKey = new Map<string, string>();
   private readonly joined = new Set<string>();
   private readonly pendingJoins = new Set<string>();
   private readonly timers = new Set<NodeJS.Timeout>();
-  private lastReceivedAt = Date.now();
-  private pingSentAt = 0;
+  private readonly watchdog: PingWatchdog;
   private resolveClosed: (() => void) | undefined;
   readonly closedPromise: Promise<void>;
 
@@ -95,8 +90,8 @@ export class IrcConnection {
     private readonly handlers: ConnectionHandlers,
     private readonly log: Logger,
   ) {
-    this.nick = settings.nick;
-    this.ownNicks.add(ircLower(settings.nick));
+    this.nicks = new NickKeeper(settings.nick);
+    this.watchdog = new PingWatchdog(settings.pingIntervalMs, settings.pingTimeoutMs, Date.now());
     for (const channel of settings.channels) this.channelByKey.set(ircLower(channel), channel);
     this.closedPromise = new Promise((resolve) => (this.resolveClosed = resolve));
   }
@@ -117,37 +112,11 @@ export class IrcConnection {
       this.finish(classifySaslFailure(this.settings.sasl?.account ?? '', event.reason, event.message)),
     );
     client.connection.on('raw', (event) => {
-      if (event.from_server) this.lastReceivedAt = Date.now();
+      if (event.from_server) this.watchdog.received(Date.now());
     });
     client.connection.on('message', (line) => this.onLine(line));
     const { settings } = this;
-    client.connect({
-      host: settings.host,
-      port: settings.port,
-      tls: settings.tls,
-      rejectUnauthorized: settings.tlsVerify,
-      nick: settings.nick,
-      username:
-        settings.nick
-          .replace(/[^A-Za-z0-9]/g, '')
-          .slice(0, 9)
-          .toLowerCase() || 'relay',
-      gecos: settings.realname,
-      password: settings.password,
-      // An empty account object stops irc-framework from trying the server password as SASL.
-      account:
-        settings.sasl === undefined
-          ? {}
-          : { account: settings.sasl.account, password: settings.sasl.password },
-      sasl_disconnect_on_fail: false,
-      auto_reconnect: false,
-      ping_interval: 0,
-      ping_timeout: 0,
-      enable_chghost: true,
-      enable_echomessage: false,
-      version: 'kosmi-relay',
-      encoding: 'utf8',
-    });
+    client.connect(frameworkOptions(settings));
     this.after(settings.connectTimeoutMs, () => {
       if (!this.ready)
         this.finish({ reason: `not ready after ${settings.connectTimeoutMs / 1000} s`, fatal: false });
@@ -156,12 +125,12 @@ export class IrcConnection {
   }
 
   get currentNick(): string {
-    return this.nick;
+    return this.nicks.current;
   }
 
   /** Bytes of ":nick!user@host " the server adds when it relays one of our lines. */
   get sourceBytes(): number {
-    const nickBytes = Math.max(byteLength(this.nick), byteLength(this.settings.nick));
+    const nickBytes = Math.max(byteLength(this.nicks.current), byteLength(this.nicks.configured));
     const userBytes = this.user === undefined ? CONSERVATIVE_USER_BYTES : byteLength(this.user);
     const hostBytes = this.host === undefined ? CONSERVATIVE_HOST_BYTES : byteLength(this.host);
     return 1 + nickBytes + 1 + userBytes + 1 + hostBytes + 1;
@@ -240,7 +209,7 @@ export class IrcConnection {
     if (this.ready || this.closed) return;
     this.ready = true;
     this.handlers.onReady();
-    if (ircLower(this.nick) !== ircLower(this.settings.nick)) this.startNickRegain();
+    if (!this.nicks.onConfigured) this.startNickRegain();
   }
 
   private onLine(line: IrcLine): void {
@@ -255,10 +224,10 @@ export class IrcConnection {
       case 'KICK':
         return this.onKick(line);
       case 'NICK':
-        if (this.isMe(line.nick)) this.setNick(last);
+        if (this.nicks.isMe(line.nick)) this.setNick(last);
         return;
       case 'CHGHOST': // IRCv3 chghost: CHGHOST <new user> <new host>
-        if (this.isMe(line.nick)) [this.user, this.host] = [line.params[0], line.params[1]];
+        if (this.nicks.isMe(line.nick)) [this.user, this.host] = [line.params[0], line.params[1]];
         return;
       case '396': // RPL_HOSTHIDDEN: <nick> <host or user@host> :is now your displayed host
         this.host = line.params[1]?.split('@').pop();
@@ -275,15 +244,10 @@ export class IrcConnection {
         if (!this.registered) this.tryAlternativeNick(line.command);
         return;
       case '303': // RPL_ISON
-        if (!last.split(' ').some((nick) => ircLower(nick) === ircLower(this.settings.nick)))
-          this.regainNick();
+        if (this.nicks.freeInIsonReply(last)) this.regainNick();
         return;
       case '731': // RPL_MONOFFLINE (IRCv3 monitor)
-        if (
-          last.split(',').some((mask) => ircLower(mask.split('!')[0] ?? '') === ircLower(this.settings.nick))
-        ) {
-          this.regainNick();
-        }
+        if (this.nicks.freeInMonitorReply(last)) this.regainNick();
         return;
       case '403': // ERR_NOSUCHCHANNEL
       case '405': // ERR_TOOMANYCHANNELS
@@ -302,38 +266,24 @@ export class IrcConnection {
   }
 
   private onMessageLine(line: IrcLine): void {
-    const [target = '', text = ''] = line.params;
-    if (this.waitingForNickServ && line.command === 'NOTICE' && ircLower(line.nick) === 'nickserv') {
-      const verdict = classifyNickServReply(text);
+    const chat = parseChatLine(line);
+    if (chat === undefined) return;
+    if (this.waitingForNickServ && chat.kind === 'notice' && ircLower(chat.nick) === 'nickserv') {
+      const verdict = classifyNickServReply(chat.body);
       if (verdict === 'ok') this.authenticated();
       else if (verdict === 'rejected') {
-        this.finish({
-          reason: `NickServ rejected IDENTIFY for "${this.settings.nick}": ${text}`,
-          fatal: true,
-        });
+        const reason = `NickServ rejected IDENTIFY for "${this.settings.nick}": ${chat.body}`;
+        this.finish({ reason, fatal: true });
       }
       return;
     }
-    if (!line.prefix.includes('!')) return; // from a server, not a user
-    const channel = this.channelByKey.get(ircLower(target));
-    if (channel === undefined || this.ownNicks.has(ircLower(line.nick))) return;
-    let kind: InboundLine['kind'] = line.command === 'NOTICE' ? 'notice' : 'text';
-    let body = text;
-    if (text.startsWith('\x01')) {
-      // CTCP: only ACTION is a chat message; the rest (VERSION, PING, replies) is not relayed.
-      if (line.command !== 'PRIVMSG' || !(text.startsWith('\x01ACTION ') || text === '\x01ACTION\x01'))
-        return;
-      kind = 'action';
-      body = text.slice('\x01ACTION '.length);
-      if (body.endsWith('\x01')) body = body.slice(0, -1);
-    }
-    const stamp = line.tags.time === undefined ? undefined : new Date(line.tags.time);
-    const time = stamp === undefined || Number.isNaN(stamp.getTime()) ? new Date() : stamp;
-    this.handlers.onMessage({ kind, channel, nick: line.nick, body, time });
+    const channel = this.channelByKey.get(ircLower(chat.target));
+    if (channel === undefined || this.nicks.isOwn(chat.nick)) return;
+    this.handlers.onMessage({ kind: chat.kind, channel, nick: chat.nick, body: chat.body, time: chat.time });
   }
 
   private onJoin(line: IrcLine): void {
-    if (!this.isMe(line.nick)) return;
+    if (!this.nicks.isMe(line.nick)) return;
     this.user = line.ident || this.user;
     this.host = line.hostname || this.host;
     const key = ircLower(line.params[0] ?? '');
@@ -349,7 +299,7 @@ export class IrcConnection {
     const [target = '', victim = '', reason = ''] = line.params;
     const key = ircLower(target);
     const channel = this.channelByKey.get(key);
-    if (channel === undefined || !this.isMe(victim)) return;
+    if (channel === undefined || !this.nicks.isMe(victim)) return;
     this.joined.delete(key);
     this.handlers.onChannelLost(channel, `kicked by ${line.nick}${reason === '' ? '' : `: ${reason}`}`);
     this.after(this.settings.rejoinDelayMs, () => this.join(channel));
@@ -366,53 +316,37 @@ export class IrcConnection {
   }
 
   private tryAlternativeNick(numeric: string): void {
-    this.nickAttempts += 1;
-    if (this.nickAttempts > MAX_NICK_ATTEMPTS) {
+    const previous = this.nicks.current;
+    const next = this.nicks.nextAlternative(Number(this.client?.network.options.NICKLEN) || undefined);
+    if (next === undefined) {
       this.finish({
         reason: `no usable nick after ${MAX_NICK_ATTEMPTS} tries (last: ${numeric})`,
         fatal: false,
       });
       return;
     }
-    // Before 005 NICKLEN is unknown: try the suffixed nicks anyway (a server answers 432 or cuts
-    // them), then fall back to digits that fit in the configured nick's own length.
-    const known = Number(this.client?.network.options.NICKLEN);
-    const own = this.settings.nick.length;
-    const maxLength =
-      this.nickAttempts <= 2 ? (known > 0 ? known : own + 2) : Math.max(known || DEFAULT_NICKLEN, own);
-    const next = alternativeNick(this.settings.nick, this.nickAttempts, maxLength);
-    this.log.warn({ nick: this.nick, next, numeric }, 'nick unavailable, trying an alternative');
-    this.nick = next;
-    this.ownNicks.add(ircLower(next));
+    this.log.warn({ nick: previous, next, numeric }, 'nick unavailable, trying an alternative');
     this.writeControl(`NICK ${next}`);
   }
 
+  /** While on an alternative nick: MONITOR where offered, and ISON every nickRegainMs. */
   private startNickRegain(): void {
-    if (this.client?.network.options.MONITOR !== undefined)
-      this.writeControl(`MONITOR + ${this.settings.nick}`);
+    const configured = this.nicks.configured;
+    if (this.client?.network.options.MONITOR !== undefined) this.writeControl(`MONITOR + ${configured}`);
     const poll = (): void => {
-      if (ircLower(this.nick) === ircLower(this.settings.nick)) return;
-      this.writeControl(`ISON ${this.settings.nick}`);
+      if (this.nicks.onConfigured) return;
+      this.writeControl(`ISON ${configured}`);
       this.after(this.settings.nickRegainMs, poll);
     };
     this.after(this.settings.nickRegainMs, poll);
   }
 
   private regainNick(): void {
-    if (this.ready && ircLower(this.nick) !== ircLower(this.settings.nick))
-      this.writeControl(`NICK ${this.settings.nick}`);
+    if (this.ready && !this.nicks.onConfigured) this.writeControl(`NICK ${this.nicks.configured}`);
   }
 
   private setNick(nick: string): void {
-    const regained =
-      ircLower(nick) === ircLower(this.settings.nick) && ircLower(this.nick) !== ircLower(nick);
-    this.nick = nick;
-    this.ownNicks.add(ircLower(nick));
-    if (regained && this.ready) this.log.info({ nick }, 'configured nick regained');
-  }
-
-  private isMe(nick: string): boolean {
-    return ircLower(nick) === ircLower(this.nick);
+    if (this.nicks.changed(nick) && this.ready) this.log.info({ nick }, 'configured nick regained');
   }
 
   private writeControl(line: string): void {
@@ -422,26 +356,26 @@ export class IrcConnection {
     connection.write(line);
   }
 
-  /** Client-side ping watchdog: PING when idle, give the connection up when the server stays silent. */
+  /** PING when idle, give the connection up when the server stays silent (watchdog.ts). */
   private startWatchdog(): void {
-    const { pingIntervalMs, pingTimeoutMs } = this.settings;
-    const checkEveryMs = Math.max(100, Math.min(5_000, pingIntervalMs / 4));
     const check = (): void => {
-      const idleMs = Date.now() - this.lastReceivedAt;
-      if (idleMs >= pingTimeoutMs) {
-        this.finish({
-          reason: `ping timeout: nothing from the server for ${Math.round(idleMs / 1000)} s`,
-          fatal: false,
-        });
-        return;
+      const verdict = this.watchdog.check(Date.now());
+      switch (verdict.action) {
+        case 'dead':
+          this.finish({
+            reason: `ping timeout: nothing from the server for ${Math.round(verdict.idleMs / 1000)} s`,
+            fatal: false,
+          });
+          return;
+        case 'ping':
+          if (this.registered) this.writeControl('PING :kosmi-relay');
+          break;
+        case 'none':
+          break;
       }
-      if (this.registered && idleMs >= pingIntervalMs && this.pingSentAt <= this.lastReceivedAt) {
-        this.pingSentAt = Date.now();
-        this.writeControl('PING :kosmi-relay');
-      }
-      this.after(checkEveryMs, check);
+      this.after(this.watchdog.checkEveryMs, check);
     };
-    this.after(checkEveryMs, check);
+    this.after(this.watchdog.checkEveryMs, check);
   }
 
   private after(ms: number, fn: () => void): void {

@@ -48,3 +48,45 @@ export function createIrcFrameworkClient(): IrcFrameworkClient {
   clientClass ??= (requireHere('irc-framework') as { Client: ClientConstructor }).Client;
   return new clientClass();
 }
+
+export interface FrameworkConnectSettings {
+  readonly host: string;
+  readonly port: number;
+  readonly tls: boolean;
+  readonly tlsVerify: boolean;
+  readonly nick: string;
+  readonly realname: string;
+  readonly password?: string;
+  readonly sasl?: { readonly account: string; readonly password: string };
+}
+
+/** irc-framework's connect() options (src/client.js _applyDefaultOptions). */
+export function frameworkOptions(settings: FrameworkConnectSettings): Record<string, unknown> {
+  return {
+    host: settings.host,
+    port: settings.port,
+    tls: settings.tls,
+    rejectUnauthorized: settings.tlsVerify,
+    nick: settings.nick,
+    username:
+      settings.nick
+        .replace(/[^A-Za-z0-9]/g, '')
+        .slice(0, 9)
+        .toLowerCase() || 'relay',
+    gecos: settings.realname,
+    password: settings.password,
+    // An empty account object stops irc-framework from trying the server password as SASL
+    // (src/commands/handlers/registration.js getSaslAuth).
+    account:
+      settings.sasl === undefined ? {} : { account: settings.sasl.account, password: settings.sasl.password },
+    sasl_disconnect_on_fail: false,
+    // The adapter's supervisor owns reconnects and the ping watchdog.
+    auto_reconnect: false,
+    ping_interval: 0,
+    ping_timeout: 0,
+    enable_chghost: true,
+    enable_echomessage: false,
+    version: 'kosmi-relay',
+    encoding: 'utf8',
+  };
+}
