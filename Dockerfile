@@ -11,6 +11,10 @@ COPY package.json package-lock.json .npmrc ./
 # npm ci first; npm install when npm ci's strict lock check refuses a lock file that lacks the
 # entries of platform packages the registry did not serve (see scripts/test-all.sh).
 RUN npm ci --no-audit --no-fund || npm install --no-audit --no-fund
+# Matrix end-to-end encryption needs the native crypto module's binary, which its install script
+# downloads from GitHub (docs/matrix.md): `docker compose build --build-arg MATRIX_E2EE=true`.
+ARG MATRIX_E2EE=false
+RUN if [ "$MATRIX_E2EE" = true ]; then npm rebuild @matrix-org/matrix-sdk-crypto-nodejs --ignore-scripts=false; fi
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
