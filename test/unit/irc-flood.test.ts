@@ -94,6 +94,24 @@ describe('send queue', () => {
     await expect(queue.enqueue('#a', [line('3')])).rejects.toMatchObject({ retryable: true });
   });
 
+  it('fails a message for a channel that is not joined in time, retryably, and writes nothing', async () => {
+    const written: string[] = [];
+    const queue = new SendQueue(new TokenBucket(5, 0), () => undefined, 30);
+    queue.attach({
+      writeLine: (wire) => {
+        written.push(wire);
+        return Promise.resolve();
+      },
+      isJoined: () => false,
+    });
+    await expect(queue.enqueue('#gone', [line('x')])).rejects.toMatchObject({
+      retryable: true,
+      message: 'not in #gone after 0.03 s',
+    });
+    expect(queue.depth).toBe(0);
+    expect(written).toEqual([]);
+  });
+
   it('rejects a message whose write failed', async () => {
     const queue = new SendQueue(new TokenBucket(5, 0), () => undefined);
     queue.attach({ writeLine: () => Promise.reject(new Error('EPIPE')), isJoined: () => true });

@@ -7,6 +7,7 @@ import { DeliveryError, type AdapterCapabilities, type AdapterDeps } from '../ty
 import { IrcConnection, type ConnectionSettings, type InboundLine } from './connection.js';
 import type { CloseOutcome } from './errors.js';
 import { hasFormatting, stripFormatting } from './format.js';
+import { ircLower } from './nick.js';
 import { SendQueue } from './send-queue.js';
 import { renderMessage } from './split.js';
 import { TokenBucket } from './token-bucket.js';
@@ -95,6 +96,10 @@ export class IrcAdapter extends BaseAdapter {
     const connection = this.connection;
     if (this.stopped || connection === undefined || this.status().state !== 'connected') {
       return Promise.reject(new DeliveryError('IRC account is not connected', { retryable: true }));
+    }
+    if (!this.channels.some((channel) => ircLower(channel) === ircLower(message.channel))) {
+      const reason = `${message.channel} is not a channel of ${this.account}`;
+      return Promise.reject(new DeliveryError(reason, { retryable: false }));
     }
     const useRich = message.rich?.format === 'irc' && message.origin.protocol === 'irc';
     const { lines, cutLines } = renderMessage({

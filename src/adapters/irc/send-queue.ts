@@ -8,12 +8,19 @@ export interface LineSink {
   isJoined(channel: string): boolean;
 }
 
+/**
+ * A message for a channel the connection is not in waits this long for the JOIN, then fails
+ * retryably (the core retries it, in order): no send() hangs on a channel that never comes.
+ */
+export const NOT_JOINED_TIMEOUT_MS = 60_000;
+
 interface Item {
   readonly channel: string;
   readonly lines: readonly RenderedLine[];
   next: number;
   readonly resolve: () => void;
   readonly reject: (error: DeliveryError) => void;
+  waitTimer?: NodeJS.Timeout;
 }
 
 /**
@@ -31,6 +38,7 @@ export class SendQueue {
   constructor(
     private readonly bucket: TokenBucket,
     private readonly onWritten: (line: RenderedLine) => void,
+    private readonly notJoinedTimeoutMs: number = NOT_JOINED_TIMEOUT_MS,
   ) {}
 
   get depth(): number {
@@ -40,8 +48,21 @@ export class SendQueue {
   enqueue(channel: string, lines: readonly RenderedLine[]): Promise<void> {
     if (lines.length === 0) return Promise.resolve();
     if (this.sink === undefined) return Promise.reject(notConnected());
+    const sink = this.sink;
     return new Promise((resolve, reject) => {
-      this.items.push({ channel, lines, next: 0, resolve, reject });
+      const item: Item = { channel, lines, next: 0, resolve, reject };
+      if (!sink.isJoined(channel)) {
+        item.waitTimer = setTimeout(() => {
+          if (item.next > 0 || !this.items.includes(item)) return;
+          this.items = this.items.filter((other) => other !== item);
+          reject(
+            new DeliveryError(`not in ${channel} after ${this.notJoinedTimeoutMs / 1000} s`, {
+              retryable: true,
+            }),
+          );
+        }, this.notJoinedTimeoutMs);
+      }
+      this.items.push(item);
       this.pump();
     });
   }
@@ -58,15 +79,20 @@ export class SendQueue {
     this.clearTimer();
     const items = this.items;
     this.items = [];
-    for (const item of items)
+    for (const item of items) {
+      clearTimeout(item.waitTimer);
       item.reject(new DeliveryError(`IRC connection lost (${reason})`, { retryable: true }));
+    }
   }
 
   /** Fails the lines waiting for one channel (it cannot be joined). */
   failChannel(channel: string, error: DeliveryError): void {
     const [failed, kept] = partition(this.items, (item) => item.channel === channel && item.next === 0);
     this.items = kept;
-    for (const item of failed) item.reject(error);
+    for (const item of failed) {
+      clearTimeout(item.waitTimer);
+      item.reject(error);
+    }
   }
 
   /** Something changed (a channel was joined): look again. */
@@ -88,6 +114,7 @@ export class SendQueue {
       const line = item.lines[item.next];
       if (line === undefined) break; // cannot happen: finished items leave the list below
       item.next += 1;
+      clearTimeout(item.waitTimer);
       const last = item.next === item.lines.length;
       if (last) this.items.splice(this.items.indexOf(item), 1);
       sink.writeLine(line.wire).then(
