@@ -12,6 +12,7 @@ import { toMarkdown } from './lib/report.js';
 const SCENARIOS: readonly { readonly name: string; readonly load: () => Promise<BenchScenario> }[] = [
   { name: 'irc', load: () => import('./scenarios/irc.js') },
   { name: 'matrix', load: () => import('./scenarios/matrix.js') },
+  { name: 'kosmi', load: () => import('./scenarios/kosmi.js') },
 ];
 
 function toSections(result: BenchSection | readonly BenchSection[]): readonly BenchSection[] {

@@ -23,6 +23,8 @@ export interface EmulatedMessage {
   readonly user: EmulatedUser;
   readonly member: { id: string; role: string };
   readonly reactions: never[];
+  /** When the emulator stored it: epoch ms with sub-ms precision (for latency measurements). */
+  readonly receivedAt: number;
 }
 
 /** One WebSocket connection as the emulator sees it. */
@@ -74,6 +76,7 @@ export class EmulatorState {
       user,
       member: { id: `member-${user.id}`, role: 'USER' },
       reactions: [],
+      receivedAt: performance.timeOrigin + performance.now(),
     };
     this.messages.push(message);
     for (const connection of this.connections) {
