@@ -269,4 +269,19 @@ describe('kosmi adapter against the emulator', () => {
     t.emulator.postAs(ROOM, 'alice', 'late');
     await waitFor(() => t.received.filter((m) => m.text === 'late').length === 1);
   }, 60_000);
+
+  it('a newMessage frame of unexpected shape is logged at warn and dropped, never a crash', async () => {
+    const t = await setup();
+    const adapter = t.make();
+    await adapter.start();
+    await connected(adapter, t.emulator);
+    t.emulator.injectRaw(ROOM, { id: 'broken', time: 1, user: { id: 'u1' } }); // no body
+    t.emulator.postAs(ROOM, 'alice', 'after the broken one');
+    await waitFor(() => t.received.some((m) => m.text === 'after the broken one'));
+    expect(t.received).toHaveLength(1);
+    expect(
+      t.log.lines.some((l) => l.level === 40 && l.msg === 'dropped a newMessage frame of unexpected shape'),
+    ).toBe(true);
+    expect(adapter.status().state).toBe('connected');
+  });
 });

@@ -62,6 +62,8 @@ export interface KosmiEmulator {
   rejectAllTokens(on: boolean): void;
   setTokenLifetime(seconds: number): void;
   setShowLoginButton(show: boolean): void;
+  /** Pushes a newMessage event of any shape to the room's subscribers (malformed-frame tests). */
+  injectRaw(roomId: string, newMessage: unknown): void;
   /** Sends roomDisconnect to every subscriber of the room. */
   disconnectRoom(roomId: string): void;
   close(): Promise<void>;
@@ -326,6 +328,12 @@ export async function startKosmiEmulator(options: KosmiEmulatorOptions = {}): Pr
       showLoginButton = show;
     },
     disconnectRoom: (roomId) => state.disconnectRoom(roomId),
+    injectRaw: (roomId, newMessage) => {
+      for (const connection of state.connections) {
+        for (const [channel, room] of connection.newMessage)
+          if (room === roomId) channel.push({ newMessage });
+      }
+    },
     close: async () => {
       for (const socket of wss.clients) socket.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
