@@ -150,8 +150,9 @@ describe('kosmi token manager: renewal', () => {
   });
 
   it('a cached 30-second token with 25 s left is reused after a restart', async () => {
-    const t = setup();
-    const token = fakeKosmiJwt({ lifetimeSeconds: 30, issuedAt: Math.floor(Date.now() / 1000) - 5 });
+    const issuedAt = Math.floor(Date.now() / 1000) - 5;
+    const t = setup({ now: () => (issuedAt + 5) * 1000 });
+    const token = fakeKosmiJwt({ lifetimeSeconds: 30, issuedAt });
     await seed(t.cacheFile, token, '');
     expect((await t.manager.getToken()).token).toBe(token);
     expect(t.messages()).toContain('Using cached token (expires in 25s)');
