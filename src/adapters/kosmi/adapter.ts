@@ -159,6 +159,7 @@ export class KosmiAdapter extends BaseAdapter {
       }
     }
     this.session = undefined;
+    this.setStatus('disconnected', 'stopped');
   }
 
   /** Stays on the live session; renews the token ahead of its window and swaps sessions (make before break). */
