@@ -72,11 +72,19 @@ name = "e2e"
   });
 
   it('splits the longest line IRC accepts into two complete lines, each prefixed, none over 512 bytes', async () => {
+    // The longest text server A relays to the daemon intact: alice's line as relayed, with her
+    // nick!user@host (from her own JOIN echo), is exactly 512 bytes. Plus the relay's prefix it
+    // cannot fit in one line on server B.
+    const joinEcho = alice.lines.find((l) => l.startsWith(`:${alice.nick}!`) && l.includes(' JOIN '));
+    const source = joinEcho?.split(' ')[0] ?? '';
+    const room = 512 - 2 - Buffer.byteLength(`${source} PRIVMSG ${channel} :`);
     const words: string[] = [];
-    for (let i = 0; Buffer.byteLength(words.join(' ')) < 440; i++)
+    for (let i = 0; Buffer.byteLength([...words, 'grüße'].join(' ')) <= room - 8; i++) {
       words.push(['grüße', '日本語', 'ok🎉', 'word'][i % 4] ?? '');
-    const long = words.join(' ');
-    expect(Buffer.byteLength(long)).toBeGreaterThanOrEqual(440);
+    }
+    const long = `${words.join(' ')} ${'x'.repeat(room - Buffer.byteLength(words.join(' ')) - 1)}`;
+    expect(Buffer.byteLength(long)).toBe(room);
+    expect(room).toBeGreaterThan(420);
     const before = fromRelayB().length;
     await alice.say(channel, long);
     const prefix = `[irc] <${alice.nick}> `;
