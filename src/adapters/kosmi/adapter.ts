@@ -287,6 +287,7 @@ export function render(message: OutboundMessage): string {
       return `${message.prefix}* ${message.text}`;
     case 'notice':
     case 'text':
-      return `${message.prefix}${message.text}${message.edited === true ? ' (edited)' : ''}`;
+      // An edit's marker is already in the text: the source adapter writes it (Matrix's edit_marker).
+      return `${message.prefix}${message.text}`;
   }
 }
