@@ -65,6 +65,24 @@ describe('Matrix token renewal and error handling', () => {
     await waitFor(() => relay.received.find((m) => m.text === 'with a refreshed token'));
   });
 
+  it('a token lifetime beyond the 24.8-day timer limit (40 days) does not refresh at once', async () => {
+    // Node runs a setTimeout delay above 2^31-1 ms after 1 ms: without the clamp this refreshed
+    // right away, and again after every refresh, rewriting the session file in a loop.
+    fx = await MatrixFixture.create();
+    fx.hs.auth.tokenLifetimeMs = 40 * 24 * 60 * 60 * 1000;
+    const relay = await fx.started(fx.adapter(fx.settings()));
+    expect(fx.hs.state.refreshTokens.size).toBe(1); // a refresh token was granted, so a timer is armed
+    // Two sync round-trips: the timer, if it misfired at 1 ms, has had many times that long.
+    for (const line of ['first round-trip', 'second round-trip']) {
+      fx.hs.text(fx.aliceId, fx.alias, line);
+      await waitFor(() => relay.received.find((m) => m.text === line), { what: line });
+    }
+    await relay.adapter.send(outbound(fx.alias, 'and back'));
+    expect(bodies()).toEqual(['[irc] <bob> and back']);
+    expect(fx.hs.auth.counters.refreshes).toBe(0);
+    expect(fx.logged('Matrix access token refreshed')).toHaveLength(0);
+  });
+
   it('falls back to a password login when the refresh is refused', async () => {
     fx = await MatrixFixture.create();
     fx.hs.auth.tokenLifetimeMs = 1_000;

@@ -27,6 +27,23 @@ export class MatrixAuthFailure extends Error {
 /** Refresh this long before expiry, at most; a fifth of a short lifetime otherwise. */
 const REFRESH_MARGIN_MS = 60_000;
 
+/**
+ * Longest single timer. Node turns a setTimeout delay above 2^31-1 ms (~24.8 days) into 1 ms
+ * (Node docs, timers: "When delay is larger than 2147483647 ... the delay will be set to 1"), so a
+ * homeserver granting a long expires_in_ms would cause an immediate refresh, again and again.
+ */
+export const MAX_TIMER_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * When to wake up for a token expiring at `expiresAt`: `due` when the refresh is to happen on
+ * that wake-up, otherwise the timer only steps closer (at most MAX_TIMER_MS) and plans again.
+ */
+export function refreshTimerPlan(expiresAt: number, now: number): { delayMs: number; due: boolean } {
+  const lifetime = expiresAt - now;
+  const untilRefresh = Math.max(0, lifetime - Math.min(REFRESH_MARGIN_MS, lifetime / 5));
+  return untilRefresh > MAX_TIMER_MS ? { delayMs: MAX_TIMER_MS, due: false } : { delayMs: untilRefresh, due: true };
+}
+
 export interface SessionManagerOptions {
   readonly accountId: string;
   readonly settings: MatrixAccountConfig;
@@ -256,12 +273,13 @@ export class SessionManager {
     clearTimeout(this.refreshTimer);
     this.refreshTimer = undefined;
     if (session.expiresAt === undefined || session.refreshToken === undefined) return;
-    const lifetime = session.expiresAt - Date.now();
-    const delay = Math.max(0, lifetime - Math.min(REFRESH_MARGIN_MS, lifetime / 5));
+    const { delayMs, due } = refreshTimerPlan(session.expiresAt, Date.now());
     this.refreshTimer = setTimeout(() => {
       if (this.options.signal.aborted || this.session !== session) return;
-      this.renewSoon(session);
-    }, delay);
+      // A long lifetime is waited out in steps of at most MAX_TIMER_MS; re-evaluate on each.
+      if (due) this.renewSoon(session);
+      else this.scheduleRefresh(session);
+    }, delayMs);
     this.refreshTimer.unref();
   }
 
