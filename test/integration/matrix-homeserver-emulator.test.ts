@@ -34,14 +34,10 @@ describe('Matrix homeserver emulator', () => {
     expect((await call('POST', '/_matrix/client/v3/login', { body: { type: 'm.login.password', identifier: { type: 'm.id.user', user: 'spec' }, password: 'x' } })).body).toMatchObject({ errcode: 'M_FORBIDDEN' });
   });
 
-  it('logs in with device reuse and refresh tokens; soft logout on expiry; refresh rotates', async () => {
+  it('logs in with refresh tokens; soft logout on expiry; refresh rotates', async () => {
     hs.auth.tokenLifetimeMs = 60_000;
     const first = await login({ refresh_token: true });
     expect(first).toMatchObject({ user_id: user, expires_in_ms: 60_000 });
-    const again = await login({ device_id: first.device_id });
-    expect(again.device_id).toBe(first.device_id);
-    expect(again.refresh_token).toBeUndefined();
-    expect(hs.devices(user)).toEqual([first.device_id]);
     expect((await call('GET', '/_matrix/client/v3/account/whoami', { token: String(first.access_token) })).body).toEqual({ user_id: user, device_id: first.device_id, is_guest: false });
     hs.invalidateTokens(user, { softLogout: true });
     expect((await call('GET', '/_matrix/client/v3/account/whoami', { token: String(first.access_token) })).body).toMatchObject({ errcode: 'M_UNKNOWN_TOKEN', soft_logout: true });
@@ -49,6 +45,27 @@ describe('Matrix homeserver emulator', () => {
     expect(refreshed.status).toBe(200);
     expect(refreshed.body.refresh_token).not.toBe(first.refresh_token);
     expect((await call('POST', '/_matrix/client/v3/refresh', { body: { refresh_token: first.refresh_token } })).status).toBe(401);
+  });
+
+  it('a login with a known device_id reuses the device and invalidates its earlier access and refresh tokens', async () => {
+    // Spec, POST /login device_id: "The server will invalidate any access token previously associated with this device."
+    hs.auth.tokenLifetimeMs = 60_000;
+    const first = await login({ refresh_token: true });
+    const other = await login(); // another device of the same user is not touched
+    const again = await login({ device_id: first.device_id, refresh_token: true });
+    expect(again.device_id).toBe(first.device_id);
+    expect(hs.devices(user).sort()).toEqual([String(first.device_id), String(other.device_id)].sort());
+    expect(await call('GET', '/_matrix/client/v3/account/whoami', { token: String(first.access_token) })).toMatchObject({
+      status: 401,
+      body: { errcode: 'M_UNKNOWN_TOKEN', soft_logout: false },
+    });
+    expect(await call('POST', '/_matrix/client/v3/refresh', { body: { refresh_token: first.refresh_token } })).toMatchObject({
+      status: 401,
+      body: { errcode: 'M_UNKNOWN_TOKEN', soft_logout: false },
+    });
+    expect((await call('GET', '/_matrix/client/v3/account/whoami', { token: String(again.access_token) })).body).toEqual({ user_id: user, device_id: first.device_id, is_guest: false });
+    expect((await call('GET', '/_matrix/client/v3/account/whoami', { token: String(other.access_token) })).body).toMatchObject({ device_id: other.device_id });
+    expect((await call('POST', '/_matrix/client/v3/refresh', { body: { refresh_token: again.refresh_token } })).status).toBe(200);
   });
 
   it('sends idempotently by transaction id, long-polls /sync, answers 429 with retry_after_ms', async () => {

@@ -34,6 +34,17 @@ export function authenticate(state: HomeserverState, request: Request): AccessTo
   return token;
 }
 
+/** A new login on a known device: its earlier tokens answer 401 M_UNKNOWN_TOKEN, soft_logout false. */
+function invalidateDeviceTokens(state: HomeserverState, userId: string, deviceId: string): void {
+  for (const token of state.accessTokens.values()) {
+    if (token.userId === userId && token.deviceId === deviceId) token.invalid ??= { softLogout: false };
+  }
+  for (const refresh of state.refreshTokens.values()) {
+    if (refresh.userId === userId && refresh.deviceId === deviceId) refresh.revoked = true;
+  }
+  state.wake(); // a /sync long-polling with an old token answers 401 now
+}
+
 export function addAuthRoutes(routes: Routes, state: HomeserverState, settings: AuthSettings): void {
   routes.add('GET', '/_matrix/client/versions', () => ({
     versions: ['v1.1', 'v1.2', 'v1.3', 'v1.4', 'v1.5', 'v1.6', 'v1.7', 'v1.8', 'v1.9', 'v1.10', 'v1.11'],
@@ -56,9 +67,13 @@ export function addAuthRoutes(routes: Routes, state: HomeserverState, settings: 
     if (typeof name !== 'string' || typeof body.password !== 'string') throw errors.missingParam('Missing identifier or password');
     const user: User | undefined = state.users.get(state.userIdFor(name));
     if (user === undefined || user.password !== body.password) throw errors.forbidden('Invalid username or password');
-    // Spec: a device_id that does not correspond to a known device creates it; a known one is reused.
+    // Spec (POST /login, device_id): "If this does not correspond to a known client device, a new
+    // device will be created. The server will invalidate any access token previously associated
+    // with this device." A known one is reused, and its earlier access and refresh tokens die.
     const deviceId = typeof body.device_id === 'string' && body.device_id !== '' ? body.device_id : state.id('DEV').toUpperCase();
-    if (!user.devices.has(deviceId)) {
+    if (user.devices.has(deviceId)) {
+      invalidateDeviceTokens(state, user.userId, deviceId);
+    } else {
       const displayName = typeof body.initial_device_display_name === 'string' ? body.initial_device_display_name : undefined;
       user.devices.set(deviceId, { deviceId, displayName });
     }
