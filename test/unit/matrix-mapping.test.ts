@@ -41,6 +41,18 @@ describe('Matrix inbound mapping', () => {
     expect(mapRoomMessage({ msgtype: 'm.text', body: '> wisdom\n\nI agree' }, options)).toMatchObject({ text: '> wisdom\n\nI agree' });
   });
 
+  it('keeps an IRC-style "> <nick> " quote in a message that is not a reply, strips it from a reply', () => {
+    const quoted = '> <bob> the film starts at 8\n\nno, at 9';
+    expect(mapRoomMessage({ msgtype: 'm.text', body: quoted }, options)).toMatchObject({ relay: true, text: quoted });
+    // A one-line quote alone would otherwise be stripped to nothing and not relayed at all.
+    expect(mapRoomMessage({ msgtype: 'm.text', body: '> <bob> see you there' }, options)).toMatchObject({ relay: true, text: '> <bob> see you there' });
+    // Some other relation (a thread) without m.in_reply_to is not a reply either.
+    const threaded = { msgtype: 'm.text', body: quoted, 'm.relates_to': { rel_type: 'm.thread', event_id: '$root' } };
+    expect(mapRoomMessage(threaded, options)).toMatchObject({ relay: true, text: quoted });
+    const reply = { msgtype: 'm.text', body: quoted, 'm.relates_to': { 'm.in_reply_to': { event_id: '$q' } } };
+    expect(mapRoomMessage(reply, options)).toMatchObject({ relay: true, text: 'no, at 9' });
+  });
+
   it('relays edits with the marker, or drops them', () => {
     const edit = {
       msgtype: 'm.text',

@@ -4,7 +4,7 @@
  *
  * - m.text / m.emote / m.notice -> text / action / notice.
  * - Reply fallbacks ("> <@alice:hs> quoted" lines and the blank line after them) are stripped
- *   (spec §"Fallbacks for rich replies").
+ *   from replies, i.e. events with m.relates_to.m.in_reply_to (spec §"Fallbacks for rich replies").
  * - Edits (m.relates_to rel_type m.replace, spec §"Event replacements") carry the new text in
  *   m.new_content; with edits = 'mark' it is relayed with the edit marker in front and `edited`
  *   set, with 'drop' not at all. (matterbridge relays them as silent near-duplicates: its issues
@@ -54,7 +54,9 @@ export function mapRoomMessage(content: unknown, options: InboundOptions): Inbou
     if (msgtype === 'm.emote') kind = 'action';
     else if (msgtype === 'm.notice') kind = 'notice';
     const isReply = relation !== undefined && isObject(relation['m.in_reply_to']);
-    text = isReply || /^> <[^>]+> /.test(body) ? stripReplyFallback(body) : body;
+    // Only a rich reply carries a fallback (spec §"Rich replies": m.relates_to.m.in_reply_to); a
+    // plain message that starts with "> <nick> " is a quote typed by a user (IRC habit) and is kept.
+    text = isReply ? stripReplyFallback(body) : body;
     if (msgtype === 'm.location' && str(effective.geo_uri) !== undefined) text = `${text} ${str(effective.geo_uri)}`;
   }
   text = text.replace(/\r\n?/g, '\n').trim();
