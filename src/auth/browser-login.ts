@@ -28,8 +28,6 @@ export interface BrowserLoginOptions {
 
 const LAUNCH_TIMEOUT_MS = 30_000;
 const CLOSE_TIMEOUT_MS = 5_000;
-/** A fresh page gets its anonymous token from anonLogin (§6.1); wait this long for it. */
-const ANON_TOKEN_WAIT_MS = 5_000;
 const POLL_MS = 200;
 /** An error text that stays this long after submitting, with no new token, ends the login early. */
 const ERROR_SETTLE_MS = 1_500;
@@ -104,10 +102,21 @@ async function runLoginFlow(page: Page, options: BrowserLoginOptions, deadline: 
   await step('open the web app', () =>
     page.goto(options.webUrl, { waitUntil: 'domcontentloaded', timeout: remaining() }),
   );
-  // A fresh page already holds an anonymous token (§6.1): remember it so it is never taken.
-  const anonToken = await waitForToken(page, Math.min(ANON_TOKEN_WAIT_MS, remaining()));
-  const anonSub = anonToken === undefined ? undefined : decodeJwt(anonToken)?.sub;
+  // A fresh page already holds an anonymous token (§6.1, §7): never take that one. Its sub is the
+  // baseline; without one, a token that appears later could be the page's own anonymous login
+  // finishing late, so the login waits for it (bounded by the login timeout) and fails without it.
+  const baseline = new Set<string>();
+  const remember = (token: string | undefined): void => {
+    const sub = token === undefined ? undefined : decodeJwt(token)?.sub;
+    if (sub !== undefined) baseline.add(sub);
+  };
+  remember(await waitForToken(page, remaining(), options.signal));
   checkAbort();
+  if (baseline.size === 0) {
+    throw new LoginFailedError(
+      `Kosmi login: the page put no anonymous token in localStorage within the ${Math.round(options.timeoutMs / 1000)}s login timeout, so the user's token could not be told apart from it (kosmi-protocol.md §7)`,
+    );
+  }
   await step('click "Login" (login_selectors.login_button)', () =>
     page.locator(selectors.login_button).filter({ visible: true }).first().click({ timeout: remaining() }),
   );
@@ -128,6 +137,8 @@ async function runLoginFlow(page: Page, options: BrowserLoginOptions, deadline: 
     passwordInput.fill(options.password, { timeout: remaining() }),
   );
   const errorsBefore = await visibleTexts(page, selectors.error_text);
+  // The page may have replaced its anonymous token meanwhile: the one there now is a baseline too.
+  remember(await readToken(page));
   const submit = page.locator(selectors.submit_button).filter({ visible: true }).first();
   if ((await submit.count()) > 0)
     await step('submit the form (login_selectors.submit_button)', () =>
@@ -140,10 +151,8 @@ async function runLoginFlow(page: Page, options: BrowserLoginOptions, deadline: 
   while (Date.now() < deadline) {
     checkAbort();
     const token = await readToken(page);
-    if (token !== undefined && token !== anonToken) {
-      const claims = decodeJwt(token);
-      if (claims !== undefined && claims.sub !== anonSub) return token;
-    }
+    const sub = token === undefined ? undefined : decodeJwt(token)?.sub;
+    if (token !== undefined && sub !== undefined && !baseline.has(sub)) return token;
     const errors = (await visibleTexts(page, selectors.error_text)).filter(
       (text) => !errorsBefore.includes(text),
     );
@@ -191,11 +200,15 @@ async function readToken(page: Page): Promise<string | undefined> {
   }
 }
 
-async function waitForToken(page: Page, timeoutMs: number): Promise<string | undefined> {
+async function waitForToken(
+  page: Page,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): Promise<string | undefined> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const token = await readToken(page);
-    if (token !== undefined || Date.now() >= until) return token;
+    if (token !== undefined || Date.now() >= until || signal?.aborted === true) return token;
     await page.waitForTimeout(POLL_MS);
   }
 }

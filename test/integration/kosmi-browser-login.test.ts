@@ -1,5 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browserLogin } from '../../src/auth/browser-login.js';
@@ -8,27 +7,55 @@ import { decodeJwt } from '../../src/auth/jwt.js';
 import { KosmiTokenManager } from '../../src/auth/token-manager.js';
 import { startKosmiEmulator, type KosmiEmulator } from '../helpers/kosmi-emulator/index.js';
 import { kosmiSettings, memoryLogger, tempDataDir } from '../helpers/kosmi-setup.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const USER = { email: 'relay@example.org', password: 'correct horse', displayName: 'Relay Bot' };
 
-/** True while the process or any child of it still runs. */
-function alive(pid: number): boolean {
+/** One Chromium a login started: its pid (playwright starts it detached: pid = process group id) and profile dir. */
+interface Launched {
+  readonly pid: number;
+  readonly userDataDir: string | undefined;
+}
+
+function cmdline(pid: string | number): string {
   try {
-    process.kill(pid, 0);
-    return true;
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
   } catch {
-    // ESRCH: gone
+    return ''; // gone meanwhile
   }
+}
+
+/** Every process of Chromium's group, orphans included; and every process still using its unique profile. */
+function leftovers(launched: Launched): string[] {
+  const found: string[] = [];
   try {
-    return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).trim() !== '';
-  } catch {
-    return false; // pgrep exits 1 when nothing matches
+    process.kill(-launched.pid, 0);
+    found.push(`process group ${launched.pid}`);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
   }
+  if (launched.userDataDir !== undefined) {
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      if (cmdline(entry).includes(launched.userDataDir)) found.push(`pid ${entry} (${launched.userDataDir})`);
+    }
+  }
+  return found;
+}
+
+/** Waits (bounded) until nothing of that Chromium is left: the group empty, no process on its profile. */
+async function expectNoChromiumLeft(launched: Launched | undefined): Promise<void> {
+  expect(launched?.pid).toBeGreaterThan(0);
+  expect(launched?.userDataDir).toMatch(/./);
+  await waitFor(() => leftovers(launched as Launched).length === 0, {
+    timeoutMs: 5_000,
+    what: `no Chromium left: ${leftovers(launched as Launched).join(', ')}`,
+  });
 }
 
 describe('browser login with Debian Chromium against the emulated web app', () => {
   let emulator: KosmiEmulator;
-  const pids: number[] = [];
+  const launched: Launched[] = [];
   beforeAll(async () => {
     emulator = await startKosmiEmulator({ users: [USER], loginDelayMs: 200 });
   });
@@ -51,7 +78,8 @@ describe('browser login with Debian Chromium against the emulated web app', () =
         dataDir: overrides.dataDir ?? tempDataDir(),
         account: 'kosmi.main',
         logger: log.logger,
-        onBrowserPid: (pid) => pids.push(pid),
+        onBrowserPid: (pid) =>
+          launched.push({ pid, userDataDir: /--user-data-dir=(\S+)/.exec(cmdline(pid))?.[1] }),
       }),
     };
   };
@@ -63,9 +91,33 @@ describe('browser login with Debian Chromium against the emulated web app', () =
     expect(decodeJwt(token)?.sub).toBe(user?.id);
     expect(emulator.logins.email).toBe(1);
     expect(emulator.logins.anon).toBe(anonBefore + 1); // the page's first visit
-    const pid = pids.at(-1) ?? 0;
-    expect(pid).toBeGreaterThan(0);
-    expect(alive(pid)).toBe(false);
+    await expectNoChromiumLeft(launched.at(-1));
+  });
+
+  it('a page whose own anonymous login is slower than 5 s: still the user\'s token, never the late anonymous one', async () => {
+    emulator.setAnonLoginDelayMs(6_000);
+    emulator.setLoginDelayMs(2_000);
+    try {
+      const token = await login().run;
+      const user = [...emulator.state.users.values()].find((u) => u.email === USER.email);
+      expect(decodeJwt(token)?.sub).toBe(user?.id);
+      await expectNoChromiumLeft(launched.at(-1));
+    } finally {
+      emulator.setAnonLoginDelayMs(0);
+      emulator.setLoginDelayMs(200);
+    }
+  }, 40_000);
+
+  it('a page that never gets an anonymous token fails with a clear error, not with a token it cannot tell apart', async () => {
+    emulator.setAnonLoginDelayMs(Infinity);
+    try {
+      const error = await login({ timeoutMs: 3_000 }).run.catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(LoginFailedError);
+      expect((error as Error).message).toMatch(/no anonymous token in localStorage within the 3s login timeout/);
+      await expectNoChromiumLeft(launched.at(-1));
+    } finally {
+      emulator.setAnonLoginDelayMs(0);
+    }
   });
 
   it('a wrong password fails with an error quoting the page, saves a screenshot and the HTML, leaves no Chromium', async () => {
@@ -81,7 +133,7 @@ describe('browser login with Debian Chromium against the emulated web app', () =
       'Invalid email or password',
     );
     expect(log.text()).not.toContain('wrong');
-    expect(alive(pids.at(-1) ?? 0)).toBe(false);
+    await expectNoChromiumLeft(launched.at(-1));
   });
 
   it('a page that never shows the login button times out, saves a screenshot, leaves no Chromium', async () => {
@@ -96,7 +148,7 @@ describe('browser login with Debian Chromium against the emulated web app', () =
       );
       expect(Date.now() - started).toBeLessThan(20_000);
       expect(existsSync(path.join(dataDir, 'kosmi-login-failure-kosmi.main.png'))).toBe(true);
-      expect(alive(pids.at(-1) ?? 0)).toBe(false);
+      await expectNoChromiumLeft(launched.at(-1));
     } finally {
       emulator.setShowLoginButton(true);
     }

@@ -34,6 +34,21 @@ export interface KosmiEmulatorOptions {
   readonly showLoginButton?: boolean;
   /** The page waits this long before posting the email form (a slow app). Default 0. */
   readonly loginDelayMs?: number;
+  /**
+   * The page's own anonymous login (§6.1) starts this late; meanwhile the "Login" button is already
+   * usable. Default 0 (the token is there before the button shows). Infinity: it never happens.
+   */
+  readonly anonLoginDelayMs?: number;
+  /** Tokens are issued as if the server's clock were this many seconds ahead (negative: behind). */
+  readonly clockSkewSeconds?: number;
+}
+
+/** One connection_init as the emulator saw it: the presented token's jti and the verdict. */
+export interface InitRecord {
+  readonly jti: string | undefined;
+  readonly accepted: boolean;
+  /** The close code when the emulator closed the socket instead of acknowledging. */
+  readonly closeCode?: number;
 }
 
 export interface KosmiEmulator {
@@ -43,6 +58,10 @@ export interface KosmiEmulator {
   readonly apiUrl: string;
   readonly wsUrl: string;
   readonly logins: { anon: number; email: number; emailRefused: number };
+  /** Every connection_init in arrival order (tests assert a rejected token is never presented again). */
+  readonly inits: InitRecord[];
+  /** The next `count` connection_inits are answered by closing the socket with `code` (§9: close during init). */
+  closeNextInits(code: number, count?: number): void;
   readonly state: EmulatorState;
   /** Posts as a named (created on demand) user, as if typed in the web app. */
   postAs(roomId: string, name: string, body: string): EmulatedMessage;
@@ -62,6 +81,9 @@ export interface KosmiEmulator {
   rejectAllTokens(on: boolean): void;
   setTokenLifetime(seconds: number): void;
   setShowLoginButton(show: boolean): void;
+  setLoginDelayMs(ms: number): void;
+  setAnonLoginDelayMs(ms: number): void;
+  setClockSkew(seconds: number): void;
   /** Pushes a newMessage event of any shape to the room's subscribers (malformed-frame tests). */
   injectRaw(roomId: string, newMessage: unknown): void;
   /** Sends roomDisconnect to every subscriber of the room. */
@@ -78,6 +100,13 @@ export async function startKosmiEmulator(options: KosmiEmulatorOptions = {}): Pr
   let lifetime = options.tokenLifetimeSeconds ?? DEFAULT_TOKEN_LIFETIME_S;
   let showLoginButton = options.showLoginButton ?? true;
   let rejectAll = false;
+  let loginDelayMs = options.loginDelayMs ?? 0;
+  let anonLoginDelayMs = options.anonLoginDelayMs ?? 0;
+  let skewSeconds = options.clockSkewSeconds ?? 0;
+  const inits: InitRecord[] = [];
+  const initCloses: number[] = [];
+  const issue = (sub: string, seconds: number): Promise<string> =>
+    tokens.issue(sub, seconds, Math.floor(Date.now() / 1000) + skewSeconds);
   const logins = { anon: 0, email: 0, emailRefused: 0 };
   const jitter = options.replyJitterMs ?? 20;
   const schema = kosmiSchema();
@@ -90,7 +119,7 @@ export async function startKosmiEmulator(options: KosmiEmulatorOptions = {}): Pr
       username: '',
       isAnonymous: true,
     });
-    return { token: await tokens.issue(user.id, lifetime), user };
+    return { token: await issue(user.id, lifetime), user };
   };
   const subscription = (
     kind: 'newMessage' | 'roomDisconnect',
@@ -165,7 +194,7 @@ export async function startKosmiEmulator(options: KosmiEmulatorOptions = {}): Pr
     };
     if (request.method === 'GET' && (url.pathname === '/' || url.pathname.startsWith('/room/'))) {
       response.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
-      response.end(appPage({ showLoginButton, loginDelayMs: options.loginDelayMs ?? 0 }));
+      response.end(appPage({ showLoginButton, loginDelayMs, anonLoginDelayMs }));
       return;
     }
     if (request.method !== 'POST') return json(404, { errors: [{ message: 'not found' }] });
@@ -181,7 +210,7 @@ export async function startKosmiEmulator(options: KosmiEmulatorOptions = {}): Pr
       }
       logins.email += 1;
       return json(200, {
-        token: await tokens.issue(user.id, lifetime),
+        token: await issue(user.id, lifetime),
         user: { id: user.id, displayName: user.displayName },
       });
     }
@@ -263,12 +292,25 @@ export async function startKosmiEmulator(options: KosmiEmulatorOptions = {}): Pr
       context: (ctx) => connectionOf(ctx),
       onConnect: async (ctx) => {
         const connection = connectionOf(ctx);
-        if (rejectAll) return false;
+        const jti = EmulatorTokens.peekJti(ctx.connectionParams?.token);
+        const closeCode = initCloses.shift();
+        if (closeCode !== undefined) {
+          // §9 [I]: what the real server does during init is unknown; any close is possible.
+          inits.push({ jti, accepted: false, closeCode });
+          ctx.extra.socket.close(closeCode, 'closed during init');
+          return false; // graphql-ws's own 4403 goes nowhere: the socket is already closing
+        }
+        if (rejectAll) {
+          inits.push({ jti, accepted: false, closeCode: 4403 });
+          return false;
+        }
         // §11: connection_init must carry payload.token; ua, v and r are ignored. false -> 4403.
         const verdict = await tokens.verify(ctx.connectionParams?.token);
+        inits.push({ jti, accepted: !('refused' in verdict), ...('refused' in verdict ? { closeCode: 4403 } : {}) });
         if ('refused' in verdict) return false;
         connection.sub = verdict.sub;
         connection.jti = verdict.jti;
+        closeAtExpiry(ctx.extra.socket, verdict.exp);
         return true;
       },
       onSubscribe: (ctx, _id, payload) => {
@@ -286,12 +328,38 @@ export async function startKosmiEmulator(options: KosmiEmulatorOptions = {}): Pr
   const url = `http://127.0.0.1:${port}`;
 
   const live = (): Connection[] => [...state.connections];
+  /**
+   * A connection outlives its token only until exp: then it is closed with 4403 Forbidden. What the
+   * real server does is unknown (kosmi-protocol.md §9, §12.3); §9 [I] suggests 4403 for a bad token,
+   * and an expired one is a bad token, so this is the strict choice: a client that keeps a socket on
+   * an expired token gets cut off here, as it might be on Kosmi.
+   */
+  const closeAtExpiry = (socket: WebSocket, exp: number): void => {
+    const delayMs = exp * 1000 - Date.now();
+    if (delayMs > 2_147_483_647) return; // beyond setTimeout's range (364-day tokens): no test lives that long
+    const timer = setTimeout(() => socket.close(4403, 'Forbidden: token expired'), Math.max(0, delayMs));
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+  };
   return {
     url,
     webUrl: url,
     apiUrl: `${url}/`,
     wsUrl: `ws://127.0.0.1:${port}/gql-ws`,
     logins,
+    inits,
+    closeNextInits: (code, count = 1) => {
+      for (let i = 0; i < count; i++) initCloses.push(code);
+    },
+    setLoginDelayMs: (ms) => {
+      loginDelayMs = ms;
+    },
+    setAnonLoginDelayMs: (ms) => {
+      anonLoginDelayMs = ms;
+    },
+    setClockSkew: (seconds) => {
+      skewSeconds = seconds;
+    },
     state,
     postAs: (roomId, name, body) => {
       if (!state.rooms.has(roomId)) throw new Error(`no room ${roomId}`);
@@ -304,7 +372,7 @@ export async function startKosmiEmulator(options: KosmiEmulatorOptions = {}): Pr
         (c) => c.sub !== undefined && c.joined.has(roomId) && [...c.newMessage.values()].includes(roomId),
       ),
     connections: live,
-    issueToken: (sub, lifetimeSeconds) => tokens.issue(sub, lifetimeSeconds ?? lifetime),
+    issueToken: (sub, lifetimeSeconds) => issue(sub, lifetimeSeconds ?? lifetime),
     dropAllSockets: () => {
       const sockets = [...wss.clients];
       for (const socket of sockets) socket.terminate();

@@ -7,7 +7,13 @@
  */
 export const EMAIL_LOGIN_PATH = '/_emulator/email-login';
 
-export function appPage(options: { showLoginButton: boolean; loginDelayMs: number }): string {
+export function appPage(options: {
+  showLoginButton: boolean;
+  loginDelayMs: number;
+  /** 0: the anonymous token is there before the button shows; else the button comes first (slow app). */
+  anonLoginDelayMs: number;
+}): string {
+  const anonDelay = Number.isFinite(options.anonLoginDelayMs) ? options.anonLoginDelayMs : -1;
   return `<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><title>Kosmi (emulator)</title>
@@ -43,14 +49,18 @@ export function appPage(options: { showLoginButton: boolean; loginDelayMs: numbe
 (async () => {
   const who = document.getElementById('who');
   const claims = (t) => { try { return JSON.parse(atob(t.split('.')[1].replace(/-/g, '+').replace(/_/g, '/'))); } catch { return {}; } };
-  let token = localStorage.getItem('token');
-  if (!token) {
+  const anonDelay = ${anonDelay};
+  const anonymous = async () => {
+    if (anonDelay < 0) return; // never
+    await new Promise((r) => setTimeout(r, anonDelay));
+    if (localStorage.getItem('token')) return;
     const response = await fetch('/', { method: 'POST', headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ query: 'mutation { anonLogin { token user { id displayName } } }' }) });
-    token = (await response.json()).data.anonLogin.token;
-    localStorage.setItem('token', token);
-  }
-  who.textContent = 'Guest ' + String(claims(token).sub).slice(0, 8);
+    const token = (await response.json()).data.anonLogin.token;
+    if (!localStorage.getItem('token')) localStorage.setItem('token', token);
+    who.textContent = 'Guest ' + String(claims(token).sub).slice(0, 8);
+  };
+  if (anonDelay === 0) await anonymous(); else void anonymous();
   const button = document.getElementById('login-button');
   const modal = document.getElementById('login-modal');
   const form = document.getElementById('email-form');

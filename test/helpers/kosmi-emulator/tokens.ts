@@ -27,7 +27,9 @@ export class EmulatorTokens {
   }
 
   /** The token's sub and jti, or a reason it is refused (bad signature, expired, revoked). */
-  async verify(token: unknown): Promise<{ sub: string; jti: string } | { refused: string }> {
+  async verify(
+    token: unknown,
+  ): Promise<{ sub: string; jti: string; exp: number } | { refused: string }> {
     if (typeof token !== 'string' || token === '') return { refused: 'no token' };
     try {
       const { payload } = await jwtVerify(token, this.secret, {
@@ -38,9 +40,22 @@ export class EmulatorTokens {
       if (payload.typ !== 'access' || typeof payload.sub !== 'string' || typeof payload.jti !== 'string')
         return { refused: 'bad claims' };
       if (this.revoked.has(payload.jti)) return { refused: 'revoked' };
-      return { sub: payload.sub, jti: payload.jti };
+      return { sub: payload.sub, jti: payload.jti, exp: payload.exp ?? 0 };
     } catch (error) {
       return { refused: (error as Error).message };
+    }
+  }
+
+  /** The jti claim of any JWT-shaped token, unverified (to record what a client presented). */
+  static peekJti(token: unknown): string | undefined {
+    if (typeof token !== 'string') return undefined;
+    try {
+      const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
+        jti?: unknown;
+      };
+      return typeof claims.jti === 'string' ? claims.jti : undefined;
+    } catch {
+      return undefined;
     }
   }
 
