@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createKosmiAdapter } from '../../src/adapters/kosmi/index.js';
-import { DeliveryError, type ChatAdapter } from '../../src/adapters/types.js';
+import { DeliveryError, type AdapterStatus, type ChatAdapter } from '../../src/adapters/types.js';
 import type { ChatMessage, OutboundMessage } from '../../src/core/message.js';
 import {
   startKosmiEmulator,
@@ -8,6 +8,7 @@ import {
   type KosmiEmulatorOptions,
 } from '../helpers/kosmi-emulator/index.js';
 import { kosmiSettings, memoryLogger, tempDataDir } from '../helpers/kosmi-setup.js';
+import { freePort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const ROOM = '@movienight';
@@ -22,16 +23,22 @@ async function setup(
     settings?: Record<string, unknown>;
     channel?: string;
     dataDir?: string;
+    /** ws_url computed from the emulator (network-failure tests). */
+    wsUrl?: (emulator: KosmiEmulator) => Promise<string>;
   } = {},
 ) {
   const emulator = await startKosmiEmulator(options.emulator);
   cleanups.push(() => emulator.close());
+  const settings = {
+    ...options.settings,
+    ...(options.wsUrl === undefined ? {} : { ws_url: await options.wsUrl(emulator) }),
+  };
   const log = memoryLogger();
   const sent: string[] = [];
   const received: ChatMessage[] = [];
   const dataDir = options.dataDir ?? tempDataDir();
   const make = (): ChatAdapter => {
-    const adapter = createKosmiAdapter('kosmi.main', kosmiSettings(emulator, options.settings), {
+    const adapter = createKosmiAdapter('kosmi.main', kosmiSettings(emulator, settings), {
       logger: log.logger,
       dataDir,
       channels: [options.channel ?? ROOM],
@@ -83,6 +90,17 @@ async function deliverInOrder(
 /** Each distinct body once, in the order it first arrived. */
 function firstOccurrences(bodies: string[]): string[] {
   return bodies.filter((body, index) => bodies.indexOf(body) === index);
+}
+
+/** jtis the emulator refused (or closed during init) that a later connection_init presented again. */
+function rejectedThenPresentedAgain(emulator: KosmiEmulator): string[] {
+  return emulator.inits.flatMap((init, index) =>
+    !init.accepted &&
+    init.jti !== undefined &&
+    emulator.inits.slice(index + 1).some((later) => later.jti === init.jti)
+      ? [init.jti]
+      : [],
+  );
 }
 
 const connected = (adapter: ChatAdapter, emulator: KosmiEmulator, count = 1): Promise<unknown> =>
@@ -171,7 +189,8 @@ describe('kosmi adapter against the emulator', () => {
     expect(firstOccurrences(bodies)).toEqual(burst.map((m) => m.text));
     // Only a message in flight at a drop can arrive twice (at least once), never more.
     expect(bodies.length - burst.length).toBeLessThanOrEqual(dropped);
-    expect(retries).toBeGreaterThanOrEqual(0);
+    // Each drop makes the next send fail retryably (the socket is gone or going): at least one retry per drop.
+    expect(retries).toBeGreaterThanOrEqual(dropped);
     expect(t.emulator.connections()).toHaveLength(1);
     // Inbound works on the rebuilt session.
     t.emulator.postAs(ROOM, 'alice', 'still here');
@@ -184,6 +203,9 @@ describe('kosmi adapter against the emulator', () => {
     await adapter.start();
     await connected(adapter, t.emulator);
     await deliverInOrder(adapter, [outbound('before')]);
+    const revokedJtis = t.emulator.connections().map((c) => c.jti);
+    expect(revokedJtis).toHaveLength(1);
+    const mark = t.emulator.inits.length;
     t.emulator.revokeAllTokens({ closeConnections: true });
     const pending = deliverInOrder(adapter, [outbound('during 1'), outbound('during 2')]);
     await pending;
@@ -194,18 +216,77 @@ describe('kosmi adapter against the emulator', () => {
       firstOccurrences(t.emulator.messages(ROOM).map((m) => m.body.replace('[irc] <bob> ', ''))),
     ).toEqual(['before', 'during 1', 'during 2']);
     expect(t.log.lines.some((l) => l.msg === 'Kosmi rejected the token; renewing it')).toBe(true);
+    // The revoked token is never presented again: every later connection_init carries the new one.
+    const later = t.emulator.inits.slice(mark);
+    expect(later.length).toBeGreaterThanOrEqual(1);
+    for (const init of later) expect(revokedJtis).not.toContain(init.jti);
+    expect(later.every((init) => init.accepted)).toBe(true);
   });
+
+  it.each([4400, 1011])(
+    'a close %i during init counts as a token rejection at once: the next connect presents a new token',
+    async (code) => {
+      const t = await setup();
+      t.emulator.closeNextInits(code);
+      const adapter = t.make();
+      await adapter.start();
+      await connected(adapter, t.emulator);
+      const [first, second, ...rest] = t.emulator.inits;
+      expect(first).toMatchObject({ accepted: false, closeCode: code });
+      expect(second?.accepted).toBe(true);
+      expect(second?.jti).toBeDefined();
+      expect(second?.jti).not.toBe(first?.jti);
+      expect(rest).toEqual([]);
+      expect(rejectedThenPresentedAgain(t.emulator)).toEqual([]);
+      expect(t.emulator.logins.anon).toBe(2);
+    },
+  );
+
+  it.each([
+    ['a refused TCP connection', async () => `ws://127.0.0.1:${await freePort()}/gql-ws`],
+    ['an HTTP 404 instead of the upgrade', (e: KosmiEmulator) => Promise.resolve(`${e.wsUrl}-nowhere`)],
+  ])(
+    '%s is a network failure, not a close during init: the token is kept, no new login',
+    async (_what, wsUrl) => {
+      const t = await setup({ wsUrl });
+      const adapter = t.make();
+      await adapter.start();
+      await waitFor(() => t.log.lines.filter((l) => l.msg === 'reconnecting').length >= 2, {
+        what: 'two reconnect attempts',
+      });
+      expect(t.emulator.logins.anon).toBe(1);
+      expect(t.emulator.inits).toEqual([]);
+      expect(t.log.lines.some((l) => String(l.msg).includes('rejected the token'))).toBe(false);
+      expect(adapter.status().state).not.toBe('failed');
+    },
+  );
 
   it('repeated rejections: failed with what to do, and no login storm', async () => {
     const t = await setup({ settings: { auth_retry_minutes: 10 } });
     t.emulator.rejectAllTokens(true);
     const adapter = t.make();
+    const statuses: AdapterStatus[] = [];
+    adapter.on('status', (status) => statuses.push(status));
     await adapter.start();
-    const status = await waitFor(() => (adapter.status().state === 'failed' ? adapter.status() : undefined));
-    expect(status.reason).toMatch(/kosmi-login/);
+    const status = await waitFor(() => statuses.find((s) => s.state === 'failed'), {
+      what: "status 'failed'",
+    });
+    expect(status.reason).toMatch(/kosmi-login.*retrying every 10 min/);
     expect(t.emulator.logins.anon).toBe(2);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(t.emulator.logins.anon).toBe(2);
+    // Two tokens, each presented once: a rejected one never again.
+    expect(t.emulator.inits.map((i) => i.accepted)).toEqual([false, false]);
+    expect(new Set(t.emulator.inits.map((i) => i.jti)).size).toBe(2);
+    expect(rejectedThenPresentedAgain(t.emulator)).toEqual([]);
+    // Bounded check: while failed, no new attempt (the next one is 10 minutes away).
+    await expect(
+      waitFor(() => t.emulator.logins.anon > 2 || t.emulator.inits.length > 2 || statuses.at(-1) !== status, {
+        timeoutMs: 1_500,
+        what: 'another attempt',
+      }),
+    ).rejects.toThrow(/timed out after 1500 ms waiting for another attempt/);
+    // stop() ends the pause: straight from failed to stopped, never another connect.
+    await adapter.stop(2_000);
+    expect(statuses.slice(statuses.indexOf(status) + 1).map((s) => s.state)).toEqual(['disconnected']);
   });
 
   it('treats a silent socket as dead after read_timeout_seconds and reconnects', async () => {

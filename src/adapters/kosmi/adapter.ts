@@ -16,8 +16,6 @@ const DAY_MS = 86_400_000;
 const RENEW_RETRY_MS = 60_000;
 /** Never renew more often than this, whatever a token's lifetime (no login loop). */
 const MIN_RENEW_DELAY_MS = 2_000;
-/** Sessions that count as "the same token closed during init again": then it is an auth failure. */
-const INIT_CLOSES_BEFORE_AUTH = 2;
 const RECENT_IDS = 1_000;
 
 /**
@@ -98,7 +96,6 @@ export class KosmiAdapter extends BaseAdapter {
   private async run(): Promise<void> {
     const signal = this.stopper.signal;
     let rejections = 0;
-    let initCloses = 0;
     while (!signal.aborted) {
       this.setStatus('connecting');
       let token: TokenInfo;
@@ -113,7 +110,6 @@ export class KosmiAdapter extends BaseAdapter {
       try {
         const session = await this.openSession(token, signal);
         rejections = 0;
-        initCloses = 0;
         this.backoff.connected();
         this.setStatus('connected');
         end = await this.whileConnected(session, token, signal);
@@ -124,13 +120,17 @@ export class KosmiAdapter extends BaseAdapter {
         end = error.end;
       }
       if (signal.aborted) break;
-      if (end.kind === 'init-closed' && ++initCloses >= INIT_CLOSES_BEFORE_AUTH) {
-        end = { kind: 'auth-rejected', detail: `${end.detail}, ${initCloses} times with this token` };
+      // A socket that opened and closed before connection_ack is an auth failure the first time
+      // (issue 3 §2: a close during init invalidates the cache and renews the token once;
+      // kosmi-protocol.md §9 [I]: treat any close during init as an auth failure), so a rejected
+      // token is never presented again. A socket that never opened (refused, no upgrade) is a
+      // network problem: session.ts reports it as 'transient', never 'init-closed'.
+      if (end.kind === 'init-closed') {
+        end = { kind: 'auth-rejected', detail: `${end.detail}: taken as a token rejection` };
       }
       switch (end.kind) {
         case 'auth-rejected':
           // Never retry with a token the server rejected: drop it, renew once, then slow down.
-          initCloses = 0;
           await this.tokens.invalidate(end.token ?? token.token);
           if (++rejections >= 2) {
             this.setStatus(
@@ -147,7 +147,6 @@ export class KosmiAdapter extends BaseAdapter {
           await this.pause(this.settings.auth_retry_minutes * 60_000);
           break;
         case 'room-disconnect':
-        case 'init-closed':
         case 'transient':
         case 'closed-by-us': {
           const delayMs = this.backoff.next();
@@ -202,7 +201,8 @@ export class KosmiAdapter extends BaseAdapter {
         this.log.info('reconnected with the renewed token');
       } catch (error) {
         if (signal.aborted) return { kind: 'closed-by-us', detail: 'stopped' };
-        if (error instanceof SessionError && error.end.kind === 'auth-rejected' && fresh !== undefined)
+        const kind = error instanceof SessionError ? error.end.kind : undefined;
+        if ((kind === 'auth-rejected' || kind === 'init-closed') && fresh !== undefined)
           await this.tokens.invalidate(fresh.token);
         renewAt = Date.now() + RENEW_RETRY_MS;
         this.log.warn(
