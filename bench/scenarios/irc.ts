@@ -231,12 +231,14 @@ async function relaySection(): Promise<BenchSection> {
     });
 
     let restartDoneAt = 0;
+    let restartStartedAt = 0;
     const restartResult = await stream(
       rig,
       RESTART_STREAM_RATE * RESTART_STREAM_SECONDS,
       RESTART_STREAM_RATE,
       {
         during: async () => {
+          restartStartedAt = now();
           await rig.serverB.restart();
           restartDoneAt = now();
           const nick = uniqueName('rcv');
@@ -255,6 +257,13 @@ async function relaySection(): Promise<BenchSection> {
       ),
       'time ms': resumed === undefined ? null : round(resumed - restartDoneAt, 0),
     });
+    const got = new Set(restartResult.received.map((m) => Number(m.text)));
+    for (const [seq, sentAt] of restartResult.sendTimes) {
+      if (got.has(seq)) continue;
+      notes.push(
+        `Restart: line ${seq} lost, sent ${round(sentAt - restartStartedAt, 1)} ms after the restart of B began (B back at ${round(restartDoneAt - restartStartedAt, 0)} ms).`,
+      );
+    }
     notes.push(
       'ngircd runs with MaxPenaltyTime = 0 (flood penalties off) and the relay with flood_rate = 0, so this measures the relay itself.',
       'Latency: from the sender writing PRIVMSG to server A until the receiver reads the relayed line from server B (two ngircd hops included).',

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ACK_EVERY_LINES, UnconfirmedLines } from '../../src/adapters/irc/confirmations.js';
 import { SendQueue } from '../../src/adapters/irc/send-queue.js';
 import { TokenBucket, type Clock } from '../../src/adapters/irc/token-bucket.js';
 import { DeliveryError } from '../../src/adapters/types.js';
@@ -62,7 +63,7 @@ describe('send queue', () => {
     const written: string[] = [];
     const remembered: string[] = [];
     const joined = new Set(['#a']);
-    const queue = new SendQueue(new TokenBucket(100, 0), (l) => remembered.push(l.text));
+    const queue = new SendQueue(new TokenBucket(100, 0), { onWritten: (l) => remembered.push(l.text) });
     queue.attach({
       writeLine: (wire) => {
         written.push(wire);
@@ -73,7 +74,7 @@ describe('send queue', () => {
     const b = queue.enqueue('#b', [line('b1')]);
     const a = queue.enqueue('#a', [line('a1'), line('a2')]);
     await a;
-    expect(written).toEqual(['PRIVMSG #c :a1', 'PRIVMSG #c :a2']);
+    expect(written.filter((w) => !w.startsWith('PING'))).toEqual(['PRIVMSG #c :a1', 'PRIVMSG #c :a2']);
     joined.add('#b');
     queue.pump();
     await b;
@@ -82,7 +83,7 @@ describe('send queue', () => {
 
   it('rejects unsent lines with a retryable DeliveryError when the connection goes', async () => {
     const clock = new FakeClock();
-    const queue = new SendQueue(new TokenBucket(1, 1, clock), () => undefined);
+    const queue = new SendQueue(new TokenBucket(1, 1, clock), { onWritten: () => undefined });
     queue.attach({ writeLine: () => Promise.resolve(), isJoined: () => true });
     const first = queue.enqueue('#a', [line('1')]);
     const second = queue.enqueue('#a', [line('2')]);
@@ -96,7 +97,7 @@ describe('send queue', () => {
 
   it('fails a message for a channel that is not joined in time, retryably, and writes nothing', async () => {
     const written: string[] = [];
-    const queue = new SendQueue(new TokenBucket(5, 0), () => undefined, 30);
+    const queue = new SendQueue(new TokenBucket(5, 0), { onWritten: () => undefined }, 30);
     queue.attach({
       writeLine: (wire) => {
         written.push(wire);
@@ -112,10 +113,82 @@ describe('send queue', () => {
     expect(written).toEqual([]);
   });
 
-  it('rejects a message whose write failed', async () => {
-    const queue = new SendQueue(new TokenBucket(5, 0), () => undefined);
+  it('a failed write still delivers: the line is sent again after the reconnect', async () => {
+    const queue = new SendQueue(new TokenBucket(5, 0), { onWritten: () => undefined });
     queue.attach({ writeLine: () => Promise.reject(new Error('EPIPE')), isJoined: () => true });
-    await expect(queue.enqueue('#a', [line('x')])).rejects.toMatchObject({ retryable: true });
+    await queue.enqueue('#a', [line('x')]);
+    queue.detach('EPIPE');
+    const written: string[] = [];
+    queue.attach({ writeLine: (w) => (written.push(w), Promise.resolve()), isJoined: () => true });
+    expect(written[0]).toBe('PRIVMSG #c :x');
+  });
+
+  it('confirms written lines with PING and sends the unconfirmed ones again first after a reconnect', async () => {
+    const written: string[] = [];
+    const sink = { writeLine: (w: string) => (written.push(w), Promise.resolve()), isJoined: () => true };
+    const queue = new SendQueue(new TokenBucket(100, 0), { onWritten: () => undefined });
+    queue.attach(sink);
+    await queue.enqueue('#a', [line('1')]);
+    expect(written).toEqual(['PRIVMSG #c :1', 'PING :kr-ack-1']);
+    expect(queue.confirm('kr-ack-1')).toBe(true);
+    await queue.enqueue('#a', [line('2')]);
+    await queue.enqueue('#a', [line('3')]);
+    expect(written.slice(2)).toEqual(['PRIVMSG #c :2', 'PING :kr-ack-2', 'PRIVMSG #c :3']);
+    // No PONG for 2 and 3: the connection drops.
+    queue.detach('server went away');
+    expect(queue.depth).toBe(2);
+    written.length = 0;
+    queue.attach(sink);
+    await queue.enqueue('#a', [line('4')]);
+    expect(written.filter((w) => !w.startsWith('PING'))).toEqual([
+      'PRIVMSG #c :2',
+      'PRIVMSG #c :3',
+      'PRIVMSG #c :4',
+    ]);
+    expect(queue.confirm('something-else')).toBe(false);
+  });
+
+  it('finishes a message started before a disconnect after the reconnect, instead of failing it', async () => {
+    const clock = new FakeClock();
+    const written: string[] = [];
+    const sink = { writeLine: (w: string) => (written.push(w), Promise.resolve()), isJoined: () => true };
+    const queue = new SendQueue(new TokenBucket(2, 1, clock), { onWritten: () => undefined });
+    queue.attach(sink);
+    const message = queue.enqueue('#a', [line('part 1'), line('part 2'), line('part 3')]);
+    expect(written).toEqual(['PRIVMSG #c :part 1', 'PRIVMSG #c :part 2']);
+    queue.detach('ping timeout');
+    await message; // the adapter owns it now
+    clock.t = 100_000;
+    written.length = 0;
+    queue.attach({ ...sink, isJoined: () => false });
+    queue.detach('again'); // nothing was written: still owned, still in order
+    written.length = 0;
+    clock.t = 200_000;
+    queue.attach(sink);
+    expect(written).toEqual(['PRIVMSG #c :part 1', 'PRIVMSG #c :part 2']);
+    expect(queue.depth).toBe(1);
+    queue.detach('stop');
+  });
+});
+
+describe('unconfirmed lines', () => {
+  const sent = (text: string) => ({ channel: '#a', line: { wire: `PRIVMSG #a :${text}`, text } });
+
+  it('asks for a confirmation when idle, or every ACK_EVERY_LINES lines under a steady stream, one at a time', () => {
+    const lines = new UnconfirmedLines();
+    expect(lines.wantsAck(true)).toBe(false);
+    lines.added(sent('1'));
+    expect(lines.wantsAck(false)).toBe(false);
+    expect(lines.wantsAck(true)).toBe(true);
+    expect(lines.startAck()).toBe('kr-ack-1');
+    lines.added(sent('2'));
+    expect(lines.wantsAck(true)).toBe(false); // one outstanding
+    expect(lines.confirm('kr-ack-1')).toBe(true);
+    expect(lines.size).toBe(1);
+    for (let i = 0; i < ACK_EVERY_LINES; i++) lines.added(sent(`n${i}`));
+    expect(lines.wantsAck(false)).toBe(true);
+    expect(lines.takeForReplay().replay.map((s) => s.line.text)[0]).toBe('2');
+    expect(lines.size).toBe(0);
   });
 });
 
@@ -166,5 +239,27 @@ describe('default flood control against the servers it must not flood', () => {
   it('stays under the rate ngircd processes with its default penalties', () => {
     expect(defaults.flood_rate).toBeLessThan(3);
     expect(defaults.flood_burst).toBeLessThanOrEqual(5);
+  });
+});
+
+describe('send queue after a clean close', () => {
+  it('sends again only the lines whose write failed: the server read the others', async () => {
+    let fail = false;
+    const written: string[] = [];
+    const sink = {
+      writeLine: (w: string) =>
+        fail ? Promise.reject(new Error('EPIPE')) : (written.push(w), Promise.resolve()),
+      isJoined: () => true,
+    };
+    const queue = new SendQueue(new TokenBucket(100, 0), { onWritten: () => undefined });
+    queue.attach(sink);
+    await queue.enqueue('#a', [{ wire: 'PRIVMSG #a :read by the server', text: 'x' }]);
+    fail = true;
+    await queue.enqueue('#a', [{ wire: 'PRIVMSG #a :never written', text: 'y' }]);
+    queue.detach('connection closed by the server', false);
+    fail = false;
+    written.length = 0;
+    queue.attach(sink);
+    expect(written.filter((w) => !w.startsWith('PING'))).toEqual(['PRIVMSG #a :never written']);
   });
 });

@@ -56,7 +56,14 @@ export class IrcAdapter extends BaseAdapter {
     super(account, deps.channels, deps.logger);
     this.capabilities = { formatting: 'irc', maxMessageBytes: settings.max_line_bytes - 160, edits: false };
     const bucket = new TokenBucket(settings.flood_burst, settings.flood_rate);
-    this.queue = new SendQueue(bucket, (line) => deps.rememberSent(line.text));
+    this.queue = new SendQueue(bucket, {
+      onWritten: (line) => deps.rememberSent(line.text),
+      onReplayDropped: (count) =>
+        this.log.warn(
+          { dropped: count },
+          `gave up ${count} unconfirmed lines after a disconnect (too many to send again)`,
+        ),
+    });
     this.controlLine = () => bucket.forceTake();
     this.ignoreNicks = settings.ignore_nicks.map((pattern) => new RegExp(pattern, 'i'));
     this.ignoreMessages = settings.ignore_messages.map((pattern) => new RegExp(pattern));
@@ -126,7 +133,7 @@ export class IrcAdapter extends BaseAdapter {
     while (!this.stopped) {
       const outcome = await this.runConnection(backoff);
       this.connection = undefined;
-      this.queue.detach(outcome.reason);
+      this.queue.detach(outcome.reason, outcome.clean !== true);
       if (this.stopped) break;
       backoff.disconnected();
       const delayMs = outcome.fatal ? this.settings.fatal_retry_seconds * 1000 : backoff.next();
@@ -165,6 +172,7 @@ export class IrcAdapter extends BaseAdapter {
             );
           },
           onMessage: (line) => this.onInbound(line),
+          onPong: (token) => this.queue.confirm(token),
           onClosed: (outcome) => resolve({ ...outcome, reason: this.scrub(outcome.reason) }),
           onControlLine: this.controlLine,
         },

@@ -19,6 +19,8 @@ const CONSERVATIVE_HOST_BYTES = 63; // HOSTLEN in ircd-ratbox/Solanum, InspIRCd,
 const JOIN_READY_TIMEOUT_MS = 10_000;
 /** A channel that refused us (banned, invite-only, full) is tried again after this. */
 const JOIN_RETRY_MS = 60_000;
+/** After ERROR, the server's own close is waited for this long. */
+const ERROR_CLOSE_WAIT_MS = 2_000;
 /** NickServ that does not answer IDENTIFY within this time is not waited for any longer. */
 const NICKSERV_TIMEOUT_MS = 15_000;
 
@@ -56,6 +58,8 @@ export interface ConnectionHandlers {
   /** Kicked, or a JOIN was refused: lines for the channel wait (or fail) until it is joined again. */
   onChannelLost(channel: string, reason: string): void;
   onMessage(line: InboundLine): void;
+  /** PONG from the server, with its token (send-queue confirmations). */
+  onPong(token: string): void;
   /** Exactly once per connection. */
   onClosed(outcome: CloseOutcome): void;
   /** Every line we write counts against the flood budget, even those that cannot wait. */
@@ -82,6 +86,8 @@ export class IrcConnection {
   private readonly pendingJoins = new Set<string>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly watchdog: PingWatchdog;
+  /** Set by an ERROR line: why the server is closing the link. */
+  private serverClosing: CloseOutcome | undefined;
   private resolveClosed: (() => void) | undefined;
   readonly closedPromise: Promise<void>;
 
@@ -102,12 +108,10 @@ export class IrcConnection {
     // Chat lines are small and latency matters more than packet count: no Nagle delay.
     client.on('raw socket connected', (socket) => socket.setNoDelay(true));
     client.on('registered', (event) => this.onRegistered(event.nick));
-    client.on('socket close', (error) =>
-      this.finish({
-        reason: error ? `connection lost: ${error.message}` : 'connection closed by the server',
-        fatal: false,
-      }),
-    );
+    client.on('socket close', (error) => {
+      const why = error ? `connection lost: ${error.message}` : 'connection closed by the server';
+      this.finish({ ...(this.serverClosing ?? { reason: why, fatal: false }), clean: !error });
+    });
     client.on('sasl failed', (event) =>
       this.finish(classifySaslFailure(this.settings.sasl?.account ?? '', event.reason, event.message)),
     );
@@ -232,8 +236,14 @@ export class IrcConnection {
       case '396': // RPL_HOSTHIDDEN: <nick> <host or user@host> :is now your displayed host
         this.host = line.params[1]?.split('@').pop();
         return;
+      case 'PONG':
+        this.handlers.onPong(last);
+        return;
       case 'ERROR':
-        return this.finish(classifyServerError(last));
+        // The server closes the link next; wait for that close to learn whether it was clean.
+        this.serverClosing = classifyServerError(last);
+        this.after(ERROR_CLOSE_WAIT_MS, () => this.finish(this.serverClosing ?? classifyServerError(last)));
+        return;
       case '900': // RPL_LOGGEDIN, also after NickServ IDENTIFY
         if (this.waitingForNickServ) this.authenticated();
         return;

@@ -8,6 +8,12 @@ export interface CloseOutcome {
   /** Human-readable and free of secrets. */
   readonly reason: string;
   readonly fatal: boolean;
+  /**
+   * True when the server closed the TCP connection cleanly (FIN, no error). A server that closes
+   * with bytes of ours still unread sends RST instead (RFC 1122 §4.2.2.13), so after a clean
+   * close every line we wrote had reached the server. Anything else may have lost lines.
+   */
+  readonly clean?: boolean;
 }
 
 /** ERROR :Closing Link texts that mean "do not come back soon" (ircd-ratbox/Solanum, InspIRCd, ngircd wordings). */

@@ -1,4 +1,5 @@
 import { DeliveryError } from '../types.js';
+import { MAX_REPLAY_LINES, UnconfirmedLines, type SentLine } from './confirmations.js';
 import type { RenderedLine } from './split.js';
 import type { TokenBucket } from './token-bucket.js';
 
@@ -23,43 +24,52 @@ interface Item {
   waitTimer?: NodeJS.Timeout;
 }
 
+export interface SendQueueEvents {
+  /** Every PRIVMSG/NOTICE written (echo suppression). */
+  readonly onWritten: (line: RenderedLine) => void;
+  /** Unconfirmed lines beyond MAX_REPLAY_LINES were given up after a disconnect. */
+  readonly onReplayDropped?: (count: number) => void;
+}
+
 /**
  * The rate-limited send queue in front of the socket (issue 2 §4, flood control). Lines leave in
  * order per channel; a channel that is not joined (yet, or after a kick) holds its own lines back
  * without holding up the others. A message's promise resolves once its last line was written to
  * the socket; when the connection goes, everything not yet written rejects with a retryable
- * DeliveryError, so the core sends it again, in order, after the reconnect.
+ * DeliveryError, so the core sends it again, in order, after the reconnect. Lines written but not
+ * confirmed by the server (confirmations.ts) are written again first after the reconnect.
  */
 export class SendQueue {
   private items: Item[] = [];
+  private replay: SentLine[] = [];
+  private readonly unconfirmed = new UnconfirmedLines();
+  private readonly failedWrites = new Set<SentLine>();
   private sink: LineSink | undefined;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly bucket: TokenBucket,
-    private readonly onWritten: (line: RenderedLine) => void,
+    private readonly events: SendQueueEvents,
     private readonly notJoinedTimeoutMs: number = NOT_JOINED_TIMEOUT_MS,
   ) {}
 
+  /** Messages waiting plus lines waiting to be sent again. */
   get depth(): number {
-    return this.items.length;
+    return this.items.length + this.replay.length;
   }
 
   enqueue(channel: string, lines: readonly RenderedLine[]): Promise<void> {
     if (lines.length === 0) return Promise.resolve();
-    if (this.sink === undefined) return Promise.reject(notConnected());
     const sink = this.sink;
+    if (sink === undefined) return Promise.reject(notConnected());
     return new Promise((resolve, reject) => {
       const item: Item = { channel, lines, next: 0, resolve, reject };
       if (!sink.isJoined(channel)) {
         item.waitTimer = setTimeout(() => {
           if (item.next > 0 || !this.items.includes(item)) return;
           this.items = this.items.filter((other) => other !== item);
-          reject(
-            new DeliveryError(`not in ${channel} after ${this.notJoinedTimeoutMs / 1000} s`, {
-              retryable: true,
-            }),
-          );
+          const seconds = this.notJoinedTimeoutMs / 1000;
+          reject(new DeliveryError(`not in ${channel} after ${seconds} s`, { retryable: true }));
         }, this.notJoinedTimeoutMs);
       }
       this.items.push(item);
@@ -73,16 +83,43 @@ export class SendQueue {
     this.pump();
   }
 
-  /** The connection is gone: everything unwritten fails, retryably. */
-  detach(reason: string): void {
+  /**
+   * The connection is gone. Messages not started fail, retryably (the core sends them again).
+   * Unconfirmed lines (unless the close shows the server read them all), and the rest of a
+   * message already started, wait for the next connection: from its first written line on, a
+   * message is the adapter's to deliver.
+   */
+  detach(reason: string, unconfirmedMayBeLost = true): void {
     this.sink = undefined;
     this.clearTimer();
+    const taken = this.unconfirmed.takeForReplay().replay;
+    // After a clean close the server had read every line that reached the socket: only those
+    // whose write failed are sent again, none twice.
+    const replay = unconfirmedMayBeLost ? taken : taken.filter((sent) => this.failedWrites.has(sent));
+    this.failedWrites.clear();
     const items = this.items;
     this.items = [];
+    const rest: SentLine[] = [];
     for (const item of items) {
       clearTimeout(item.waitTimer);
-      item.reject(new DeliveryError(`IRC connection lost (${reason})`, { retryable: true }));
+      if (item.next === 0) {
+        item.reject(new DeliveryError(`IRC connection lost (${reason})`, { retryable: true }));
+        continue;
+      }
+      for (const line of item.lines.slice(item.next)) rest.push({ channel: item.channel, line });
+      item.resolve();
     }
+    const all = [...this.replay, ...replay, ...rest];
+    const dropped = Math.max(0, all.length - MAX_REPLAY_LINES);
+    this.replay = all.slice(dropped);
+    if (dropped > 0) this.events.onReplayDropped?.(dropped);
+  }
+
+  /** The server answered an ack PING (PONG :kr-ack-N). True when the token was ours. */
+  confirm(token: string): boolean {
+    const ours = this.unconfirmed.confirm(token);
+    if (ours) this.pump();
+    return ours;
   }
 
   /** Fails the lines waiting for one channel (it cannot be joined). */
@@ -95,13 +132,21 @@ export class SendQueue {
     }
   }
 
-  /** Something changed (a channel was joined): look again. */
+  /** Something changed (a channel was joined, a PONG came): look again. */
   pump(): void {
     if (this.timer !== undefined) return;
     const sink = this.sink;
     while (sink !== undefined && this.sink === sink) {
-      const item = this.items.find((candidate) => sink.isJoined(candidate.channel));
-      if (item === undefined) return;
+      const replayAt = this.replay.findIndex((sent) => sink.isJoined(sent.channel));
+      const item =
+        replayAt >= 0
+          ? undefined
+          : this.items.find(
+              (c) => sink.isJoined(c.channel) && !this.replay.some((s) => s.channel === c.channel),
+            );
+      const idle = replayAt < 0 && item === undefined;
+      const ack = this.unconfirmed.wantsAck(idle);
+      if (idle && !ack) return;
       const waitMs = this.bucket.waitMs();
       if (waitMs > 0) {
         this.timer = setTimeout(() => {
@@ -111,23 +156,41 @@ export class SendQueue {
         return;
       }
       this.bucket.tryTake();
-      const line = item.lines[item.next];
-      if (line === undefined) break; // cannot happen: finished items leave the list below
-      item.next += 1;
-      clearTimeout(item.waitTimer);
-      const last = item.next === item.lines.length;
-      if (last) this.items.splice(this.items.indexOf(item), 1);
-      sink.writeLine(line.wire).then(
-        () => {
-          this.onWritten(line);
-          if (last) item.resolve();
-        },
-        (error: unknown) => {
-          this.items = this.items.filter((other) => other !== item);
-          item.reject(new DeliveryError('IRC write failed', { retryable: true, cause: error }));
-        },
-      );
+      if (ack) {
+        // A failed PING write means the connection is going; the close handler cleans up.
+        sink.writeLine(`PING :${this.unconfirmed.startAck()}`).catch(() => undefined);
+      } else if (replayAt >= 0) {
+        const [sent] = this.replay.splice(replayAt, 1);
+        if (sent !== undefined) void this.write(sink, sent); // write() never rejects
+      } else if (item !== undefined) {
+        this.writeItemLine(sink, item);
+      }
     }
+  }
+
+  private writeItemLine(sink: LineSink, item: Item): void {
+    const line = item.lines[item.next];
+    if (line === undefined) return; // cannot happen: finished items leave the list below
+    item.next += 1;
+    clearTimeout(item.waitTimer);
+    const last = item.next === item.lines.length;
+    if (last) this.items.splice(this.items.indexOf(item), 1);
+    // A failed write leaves the line unconfirmed, so it is sent again after the reconnect: the
+    // message is delivered either way.
+    void this.write(sink, { channel: item.channel, line }).then(() => {
+      if (last) item.resolve();
+    });
+  }
+
+  /** Never rejects: a line that did not reach the socket stays unconfirmed. */
+  private write(sink: LineSink, sent: SentLine): Promise<void> {
+    this.unconfirmed.added(sent);
+    return sink.writeLine(sent.line.wire).then(
+      () => this.events.onWritten(sent.line),
+      () => {
+        this.failedWrites.add(sent); // not on the wire: sent again after the reconnect
+      },
+    );
   }
 
   private clearTimer(): void {

@@ -1,0 +1,70 @@
+import type { RenderedLine } from './split.js';
+
+/** A line written to the socket, for its channel. */
+export interface SentLine {
+  readonly channel: string;
+  readonly line: RenderedLine;
+}
+
+/** Under a steady stream (never idle), confirm at least every this many lines. */
+export const ACK_EVERY_LINES = 20;
+/** After a disconnect at most this many unconfirmed lines are sent again. */
+export const MAX_REPLAY_LINES = 200;
+const TOKEN_PREFIX = 'kr-ack-';
+
+/**
+ * Lines the server has not yet confirmed. A line written to the socket is not yet a line the
+ * server processed: when the server goes down (SIGTERM, crash) the lines still in its receive
+ * buffer are gone, and socket.write() reported success for them. IRC processes a client's lines
+ * in order, so a PONG to our `PING :kr-ack-N` confirms every line up to N (RFC 2812 §3.7.2).
+ * What is unconfirmed when the connection drops is sent again after the reconnect: at worst a
+ * duplicate, never a loss.
+ */
+export class UnconfirmedLines {
+  private lines: { readonly id: number; readonly sent: SentLine }[] = [];
+  private lastId = 0;
+  private pendingAck: number | undefined;
+  private sinceAck = 0;
+
+  get size(): number {
+    return this.lines.length;
+  }
+
+  added(sent: SentLine): void {
+    this.lastId += 1;
+    this.sinceAck += 1;
+    this.lines.push({ id: this.lastId, sent });
+  }
+
+  /** Whether to send an ack PING now: when idle, or after ACK_EVERY_LINES; one at a time. */
+  wantsAck(idle: boolean): boolean {
+    if (this.lines.length === 0 || this.pendingAck !== undefined) return false;
+    return idle || this.sinceAck >= ACK_EVERY_LINES;
+  }
+
+  /** The PING token covering everything written so far. */
+  startAck(): string {
+    this.pendingAck = this.lastId;
+    this.sinceAck = 0;
+    return `${TOKEN_PREFIX}${this.lastId}`;
+  }
+
+  /** A PONG arrived; true when it was one of ours. */
+  confirm(token: string): boolean {
+    if (!token.startsWith(TOKEN_PREFIX)) return false;
+    const id = Number(token.slice(TOKEN_PREFIX.length));
+    if (!Number.isInteger(id)) return false;
+    this.lines = this.lines.filter((entry) => entry.id > id);
+    if (this.pendingAck !== undefined && id >= this.pendingAck) this.pendingAck = undefined;
+    return true;
+  }
+
+  /** The connection is gone: the unconfirmed lines, oldest first. */
+  takeForReplay(): { readonly replay: SentLine[] } {
+    const replay = this.lines.map((entry) => entry.sent);
+    this.lines = [];
+    this.pendingAck = undefined;
+    this.sinceAck = 0;
+    return { replay };
+  }
+}
