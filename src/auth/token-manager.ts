@@ -8,6 +8,11 @@ import { decodeJwt, expiryOf } from './jwt.js';
 import { deleteTokenCache, readTokenCache, rfc3339, writeTokenCache } from './token-cache.js';
 
 const DAY_MS = 86_400_000;
+/**
+ * A fresh token that is already due for renewal (our clock ahead of the server's, or a server that
+ * issues tokens inside the window) is renewed no sooner than this, so renewals never loop.
+ */
+export const MIN_RENEW_INTERVAL_MS = 10_000;
 
 export interface TokenInfo {
   readonly token: string;
@@ -68,7 +73,9 @@ export class KosmiTokenManager {
   private currentToken: TokenInfo | undefined;
   private readonly rejected = new Set<string>();
   private pendingLogin: Promise<TokenInfo> | undefined;
-  private cacheRead = false;
+  /** The one read of the cache file; concurrent first callers all await it (no extra login). */
+  private cacheRead: Promise<unknown> | undefined;
+  private warnedDueAtIssue = false;
 
   constructor(private readonly options: KosmiTokenManagerOptions) {
     this.cacheFile = path.resolve(options.dataDir, options.settings.token_cache);
@@ -96,11 +103,15 @@ export class KosmiTokenManager {
       this.log.info(`Cached token expires soon (${rfc3339(held.expiresAt)}), will refresh`);
       return this.renew(signal);
     }
-    if (!this.cacheRead) {
-      this.cacheRead = true;
-      const fromCache = await this.fromCache();
-      if (fromCache !== undefined) return fromCache;
+    if (this.cacheRead === undefined) {
+      this.cacheRead = this.fromCache();
+      await this.cacheRead;
+    } else {
+      await this.cacheRead;
     }
+    // fromCache() set currentToken when the cache was usable (and invalidate() clears it again).
+    const cached = this.currentToken;
+    if (cached !== undefined && this.now() < cached.renewAt.getTime()) return cached;
     return this.renew(signal);
   }
 
@@ -166,7 +177,7 @@ export class KosmiTokenManager {
 
   private async performLogin(signal?: AbortSignal): Promise<TokenInfo> {
     const token = await this.login(signal);
-    const info = this.describe(token, this.now());
+    let info = this.describe(token, this.now());
     if (info === undefined)
       throw new LoginFailedError('Kosmi returned a token that is not a JWT with sub and exp');
     if (info.expiresAt.getTime() <= this.now()) {
@@ -176,8 +187,9 @@ export class KosmiTokenManager {
     }
     if (this.rejected.has(token))
       throw new LoginFailedError('Kosmi returned the same token it had just rejected');
+    info = this.notDueYet(info);
     this.currentToken = info;
-    this.cacheRead = true;
+    this.cacheRead ??= Promise.resolve();
     try {
       await writeTokenCache(this.cacheFile, {
         token,
@@ -194,6 +206,26 @@ export class KosmiTokenManager {
       );
     }
     return info;
+  }
+
+  /**
+   * A token just issued whose renewal time has already passed would be renewed at once, again and
+   * again (each a full login, Chromium for email accounts). Renew it halfway to its expiry instead,
+   * and no sooner than MIN_RENEW_INTERVAL_MS; warn once per run.
+   */
+  private notDueYet(info: TokenInfo): TokenInfo {
+    const now = this.now();
+    if (info.renewAt.getTime() > now) return info;
+    const leftMs = info.expiresAt.getTime() - now;
+    const renewAt = new Date(now + Math.max(leftMs / 2, MIN_RENEW_INTERVAL_MS));
+    if (!this.warnedDueAtIssue) {
+      this.warnedDueAtIssue = true;
+      this.log.warn(
+        { expiresAt: rfc3339(info.expiresAt), renewAt: rfc3339(renewAt) },
+        'Kosmi issued a token already inside its renewal window (clock skew?); renewing it halfway to its expiry instead',
+      );
+    }
+    return { ...info, renewAt };
   }
 
   private describe(token: string, fallbackIssuedAtMs: number): TokenInfo | undefined {

@@ -351,6 +351,28 @@ describe('kosmi adapter against the emulator', () => {
     await waitFor(() => t.received.filter((m) => m.text === 'late').length === 1);
   }, 60_000);
 
+  it('a token already inside its renewal window when issued (skewed clock) is not renewed every 2 s', async () => {
+    // The server's clock 100 s behind: a 120 s token arrives with 20 s left, its renewal time past.
+    const t = await setup({ emulator: { tokenLifetimeSeconds: 120, clockSkewSeconds: -100 } });
+    const adapter = t.make();
+    await adapter.start();
+    await connected(adapter, t.emulator);
+    // Bounded check: no renewal login for the next 6 s (the old code logged in again every 2 s).
+    await expect(
+      waitFor(() => t.emulator.logins.anon > 1, { timeoutMs: 6_000, intervalMs: 100, what: 'a renewal login' }),
+    ).rejects.toThrow(/timed out after 6000 ms waiting for a renewal login/);
+    expect(
+      t.log.lines.filter((l) => String(l.msg).includes('already inside its renewal window')),
+    ).toHaveLength(1);
+    // Then one renewal, halfway to exp (about 10 s in), and the connection goes on.
+    await waitFor(() => t.log.lines.some((l) => l.msg === 'reconnected with the renewed token'), {
+      timeoutMs: 15_000,
+    });
+    expect(t.emulator.logins.anon).toBe(2);
+    await adapter.send(outbound('after renewal'));
+    expect(t.emulator.messages(ROOM).map((m) => m.body)).toEqual(['[irc] <bob> after renewal']);
+  }, 30_000);
+
   it('a newMessage frame of unexpected shape is logged at warn and dropped, never a crash', async () => {
     const t = await setup();
     const adapter = t.make();

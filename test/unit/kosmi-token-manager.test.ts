@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LoginFailedError } from '../../src/auth/errors.js';
 import { writeTokenCache } from '../../src/auth/token-cache.js';
-import { KosmiTokenManager, renewalTime } from '../../src/auth/token-manager.js';
+import { KosmiTokenManager, MIN_RENEW_INTERVAL_MS, renewalTime } from '../../src/auth/token-manager.js';
 import { decodeJwt } from '../../src/auth/jwt.js';
 import { kosmiAccountSchema } from '../../src/config/kosmi.js';
 import { fakeKosmiJwt } from '../helpers/kosmi-jwt.js';
@@ -11,7 +11,15 @@ import { memoryLogger, tempDataDir } from '../helpers/kosmi-setup.js';
 
 const DAY_S = 86_400;
 
-function setup(options: { email?: string; lifetimeSeconds?: number; now?: () => number } = {}) {
+function setup(
+  options: {
+    email?: string;
+    lifetimeSeconds?: number;
+    now?: () => number;
+    /** The issuing server's clock minus ours, in seconds. */
+    skewSeconds?: number;
+  } = {},
+) {
   const dataDir = tempDataDir();
   const { logger, lines, text } = memoryLogger();
   const settings = kosmiAccountSchema.parse(
@@ -27,7 +35,7 @@ function setup(options: { email?: string; lifetimeSeconds?: number; now?: () => 
     login: () => {
       const token = fakeKosmiJwt({
         lifetimeSeconds: options.lifetimeSeconds ?? 364 * DAY_S,
-        issuedAt: Math.floor((options.now?.() ?? Date.now()) / 1000),
+        issuedAt: Math.floor((options.now?.() ?? Date.now()) / 1000) + (options.skewSeconds ?? 0),
       });
       issued.push(token);
       return Promise.resolve(token);
@@ -174,6 +182,41 @@ describe('kosmi token manager: renewal', () => {
     await expect(fs.access(t.cacheFile)).rejects.toThrow();
     const c = await t.manager.getToken();
     expect(c.token).not.toBe(a.token);
+  });
+
+  it('concurrent first callers with a valid cache read it once and log in zero times', async () => {
+    const t = setup();
+    const token = fakeKosmiJwt();
+    await seed(t.cacheFile, token, '');
+    const [a, b, c] = await Promise.all([t.manager.getToken(), t.manager.getToken(), t.manager.getToken()]);
+    expect([a.token, b.token, c.token]).toEqual([token, token, token]);
+    expect(t.issued).toHaveLength(0);
+    expect(t.messages().filter((m) => m.startsWith('Using cached token'))).toHaveLength(1);
+  });
+
+  it('a fresh token already inside its window (clock skew) is renewed halfway to exp, not in a loop', async () => {
+    let now = Date.now();
+    // Issued "100 s ago" by the server's clock with a 120 s lifetime: 20 s left, and its renewal
+    // time (exp - lifetime/4 = 10 s ago) already past when it arrives.
+    const t = setup({ lifetimeSeconds: 120, skewSeconds: -100, now: () => now });
+    const first = await t.manager.getToken();
+    expect(first.renewAt.getTime() - now).toBe(10_000);
+    for (let i = 0; i < 4; i++) {
+      now += 2_000;
+      expect(await t.manager.getToken()).toBe(first);
+    }
+    expect(t.issued).toHaveLength(1);
+    now += 2_000;
+    const second = await t.manager.getToken();
+    expect(second.token).not.toBe(first.token);
+    expect(await t.manager.getToken()).toBe(second);
+    expect(t.issued).toHaveLength(2);
+    const warnings = t.lines.filter((l) => l.level === 40 && String(l.msg).includes('already inside its renewal window'));
+    expect(warnings).toHaveLength(1);
+    // A token with less than twice the minimum left is still not renewed sooner than the minimum.
+    const t2 = setup({ lifetimeSeconds: 104, skewSeconds: -100, now: () => now });
+    const short = await t2.manager.getToken();
+    expect(short.renewAt.getTime() - now).toBe(MIN_RENEW_INTERVAL_MS);
   });
 
   it('a login returning garbage or an expired token is a LoginFailedError', async () => {
