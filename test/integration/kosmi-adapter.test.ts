@@ -332,10 +332,15 @@ describe('kosmi adapter against the emulator', () => {
     expect(t.emulator.logins.anon).toBe(1);
     expect(t.log.lines.some((l) => String(l.msg).startsWith('Using cached token (expires in'))).toBe(true);
 
+    // The emulator closes a connection with 4403 when its token expires: only a renewal ahead of
+    // exp, switched over seamlessly (make before break), keeps this session usable for 35 s.
+    const statuses: AdapterStatus[] = [];
+    adapter.on('status', (status) => statuses.push(status));
     const startedAt = Date.now();
     let sent = 0;
+    let retries = 0;
     while (Date.now() - startedAt < 35_000) {
-      await deliverInOrder(adapter, [outbound(`tick ${sent}`)]);
+      retries += await deliverInOrder(adapter, [outbound(`tick ${sent}`)]);
       sent += 1;
       await waitFor(() => Date.now() - startedAt >= sent * 5_000, { timeoutMs: 6_000, intervalMs: 100 });
     }
@@ -347,6 +352,10 @@ describe('kosmi adapter against the emulator', () => {
       t.log.lines.filter((l) => l.msg === 'reconnected with the renewed token').length,
     ).toBeGreaterThanOrEqual(1);
     expect(adapter.status().state).toBe('connected');
+    expect(statuses.map((s) => s.state)).toEqual([]); // never left 'connected'
+    expect(retries).toBe(0);
+    expect(t.log.lines.some((l) => String(l.msg).includes('rejected the token'))).toBe(false);
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(35_000);
     t.emulator.postAs(ROOM, 'alice', 'late');
     await waitFor(() => t.received.filter((m) => m.text === 'late').length === 1);
   }, 60_000);
