@@ -179,6 +179,9 @@ name = "movienight"
 
   it('a revoked token is renewed (one new browser login) and relaying goes on with nothing lost', async () => {
     const logins = kosmi.logins.email;
+    const revokedJtis = kosmi.connections().map((c) => c.jti);
+    expect(revokedJtis).toHaveLength(1);
+    const mark = kosmi.inits.length;
     kosmi.revokeAllTokens({ closeConnections: true });
     await alice.say(channel, 'during renewal 1');
     await alice.say(channel, 'during renewal 2');
@@ -192,9 +195,46 @@ name = "movienight"
       `[irc] <${alice.nick}> during renewal 2`,
     ]);
     expect(kosmi.logins.email).toBe(logins + 1);
+    // The revoked token is never presented again at connection_init.
+    const later = kosmi.inits.slice(mark);
+    expect(later.length).toBeGreaterThanOrEqual(1);
+    for (const init of later) expect(revokedJtis).not.toContain(init.jti);
     kosmi.postAs(room, 'dave', 'kosmi side still read');
     await alice.waitForMessage(
       (m) => m.nick === ircNick && m.text === '[kosmi] <dave> kosmi side still read',
     );
   });
+
+  it('a 30-second token (the emulator closes a connection at its exp) keeps relaying across 35 s', async () => {
+    await stop();
+    rmSync(cacheFile);
+    kosmi.setTokenLifetime(30);
+    try {
+      const d = await start();
+      const logins = kosmi.logins.email;
+      const startedAt = Date.now();
+      const ticks: string[] = [];
+      for (let i = 0; Date.now() - startedAt < 35_000 && i < 10; i++) {
+        const tick = `tick ${i}`;
+        ticks.push(tick);
+        await alice.say(channel, tick);
+        await waitFor(() => kosmiFromRelay().includes(`[irc] <${alice.nick}> ${tick}`), {
+          timeoutMs: 10_000,
+          what: `${tick} on Kosmi`,
+        });
+        kosmi.postAs(room, 'dave', `k${tick}`);
+        await alice.waitForMessage((m) => m.nick === ircNick && m.text === `[kosmi] <dave> k${tick}`, 10_000);
+        await waitFor(() => Date.now() - startedAt >= (i + 1) * 5_000, { timeoutMs: 6_000, intervalMs: 100 });
+      }
+      expect(Date.now() - startedAt).toBeGreaterThanOrEqual(35_000);
+      const relayed = kosmiFromRelay().filter((b) => b.includes('> tick '));
+      expect(relayed.filter((b, i) => relayed.indexOf(b) === i)).toEqual(ticks.map((x) => `[irc] <${alice.nick}> ${x}`));
+      // Renewed ahead of exp (a browser login each), switched seamlessly: never cut off at exp.
+      expect(kosmi.logins.email).toBeGreaterThanOrEqual(logins + 1);
+      expect(d.logs().some((l) => l.msg === 'reconnected with the renewed token')).toBe(true);
+      expect(d.logs().some((l) => String(l.msg).includes('rejected the token'))).toBe(false);
+    } finally {
+      kosmi.setTokenLifetime(31_449_600);
+    }
+  }, 90_000);
 });
