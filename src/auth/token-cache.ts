@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import type { Logger } from 'pino';
+import { writeFileAtomic } from '../core/atomic-file.js';
 import { decodeJwt, expiryOf } from './jwt.js';
 
 /**
@@ -78,13 +77,8 @@ export function parseTokenCache(text: string): TokenCacheRead {
   };
 }
 
-/**
- * Writes the cache atomically: a temp file in the same directory (mode 0600), fsync, rename, then
- * fsync of the directory, so a crash leaves either the old file or the new one, never half of one.
- */
-export async function writeTokenCache(file: string, entry: TokenCacheEntry): Promise<void> {
-  const dir = path.dirname(file);
-  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+/** Writes the cache with core/atomic-file.ts: mode 0600, fsync, rename, directory fsync. */
+export function writeTokenCache(file: string, entry: TokenCacheEntry): Promise<void> {
   const body = `${JSON.stringify(
     {
       token: entry.token,
@@ -95,37 +89,11 @@ export async function writeTokenCache(file: string, entry: TokenCacheEntry): Pro
     null,
     2,
   )}\n`;
-  const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const handle = await fs.open(temp, 'wx', FILE_MODE);
-  try {
-    await handle.writeFile(body, 'utf8');
-    await handle.sync();
-  } catch (error) {
-    await handle.close();
-    await fs.rm(temp, { force: true });
-    throw error;
-  }
-  await handle.close();
-  try {
-    await fs.chmod(temp, FILE_MODE); // the umask may have narrowed nothing, but never widen
-    await fs.rename(temp, file);
-  } catch (error) {
-    await fs.rm(temp, { force: true });
-    throw error;
-  }
-  await syncDir(dir);
-}
-
-async function syncDir(dir: string): Promise<void> {
-  let handle: fs.FileHandle | undefined;
-  try {
-    handle = await fs.open(dir, 'r');
-    await handle.sync();
-  } catch {
-    // Some filesystems refuse fsync on a directory; the rename itself is still atomic.
-  } finally {
-    await handle?.close();
-  }
+  // A throw inside the executor becomes a rejection, as callers of an async write expect.
+  return new Promise((resolve) => {
+    writeFileAtomic(file, body, { mode: FILE_MODE });
+    resolve();
+  });
 }
 
 export async function deleteTokenCache(file: string): Promise<void> {

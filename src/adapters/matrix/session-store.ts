@@ -4,7 +4,8 @@
  * whoami), so restarts do not log in again and do not pile up devices.
  */
 import { createHash } from 'node:crypto';
-import { readJsonFile, writeFileAtomic } from './files.js';
+import { writeFileAtomic } from '../../core/atomic-file.js';
+import { readJsonFile } from './files.js';
 
 export interface MatrixSession {
   readonly homeserver: string;
@@ -61,7 +62,7 @@ export class SessionStore {
       source: session.source,
       ...(session.configTokenFingerprint === undefined ? {} : { config_token_fingerprint: session.configTokenFingerprint }),
     };
-    writeFileAtomic(this.file, `${JSON.stringify(record, null, 2)}\n`, SESSION_FILE_MODE);
+    writeFileAtomic(this.file, `${JSON.stringify(record, null, 2)}\n`, { mode: SESSION_FILE_MODE });
   }
 }
 

@@ -5,7 +5,8 @@
  * account's client. Not a secret; written atomically after each processed sync batch.
  */
 import type { IFilterInfo, IStorageProvider } from 'matrix-bot-sdk';
-import { readJsonFile, writeFileAtomic } from './files.js';
+import { writeFileAtomic } from '../../core/atomic-file.js';
+import { readJsonFile } from './files.js';
 
 interface State {
   syncToken: string | null;
@@ -82,7 +83,7 @@ export class SyncStore implements IStorageProvider {
   private persist(): void {
     const record = { version: FILE_VERSION, sync_token: this.state.syncToken, filter: this.state.filter, values: this.state.values };
     // Written after every sync batch: atomic, but not fsynced (a power loss replays a batch at worst).
-    writeFileAtomic(this.file, `${JSON.stringify(record)}\n`, 0o600, false);
+    writeFileAtomic(this.file, `${JSON.stringify(record)}\n`, { mode: 0o600, durable: false });
   }
 }
 
