@@ -12,6 +12,8 @@ import type { BenchRow, BenchSection } from '../types.js';
 
 const RATES_PER_SECOND = [10, 100, 500, 700, 1000] as const;
 const STREAM_SECONDS = 5;
+const BASELINE_RATES_PER_SECOND = [10, 1000] as const;
+const BASELINE_SECONDS = 3;
 const BURST_LINES = 1000;
 const RESTART_STREAM_RATE = 50;
 const RESTART_STREAM_SECONDS = 8;
@@ -145,7 +147,12 @@ async function stream(
   rig: Rig,
   count: number,
   rate: number,
-  options: { during?: (elapsedMs: number) => Promise<void>; drainIdleMs?: number } = {},
+  options: {
+    during?: (elapsedMs: number) => Promise<void>;
+    drainIdleMs?: number;
+    /** Whose lines count as received: default the relay's lines on server B. */
+    observe?: { readonly clients: () => readonly TestIrcClient[]; readonly nick: string };
+  } = {},
 ): Promise<StreamResult> {
   const drainIdleMs = options.drainIdleMs ?? DRAIN_IDLE_MS;
   const runId = uniqueName('s');
@@ -168,8 +175,12 @@ async function stream(
     if (sent < count) await sleep(1);
   }
   const lastSentAt = now();
+  const observe = options.observe ?? { clients: () => rig.receivers, nick: rig.relayB };
   const matching = (): ReceivedMessage[] =>
-    rig.receivers.flatMap((r) => r.messages).filter((m) => m.nick === rig.relayB && pattern.test(m.text));
+    observe
+      .clients()
+      .flatMap((r) => r.messages)
+      .filter((m) => m.nick === observe.nick && pattern.test(m.text));
   let seen = 0;
   let lastProgress = now();
   while (now() - lastSentAt < DRAIN_MAX_MS) {
@@ -215,6 +226,20 @@ async function relaySection(): Promise<BenchSection> {
       'time ms': round(rig.startupMs, 0),
       'matterbridge v1.26': ANCHOR.startup,
     });
+    // Reference: the same sender and a receiver on server A itself, no relay (one ngircd hop).
+    const direct = await connectIrcClient({
+      port: rig.serverA.port,
+      nick: uniqueName('dir'),
+      channels: [rig.channel],
+    });
+    for (const rate of BASELINE_RATES_PER_SECOND) {
+      const observe = { clients: () => [direct], nick: rig.sender.nick };
+      const result = await stream(rig, rate * BASELINE_SECONDS, rate, { observe });
+      rows.push(
+        summarize(`baseline, no relay: ${rate} msg/s x ${BASELINE_SECONDS} s, one ngircd hop`, result, '–'),
+      );
+    }
+    await direct.quit();
     for (const rate of RATES_PER_SECOND) {
       rows.push(
         summarize(
@@ -267,6 +292,7 @@ async function relaySection(): Promise<BenchSection> {
     notes.push(
       'ngircd runs with MaxPenaltyTime = 0 (flood penalties off) and the relay with flood_rate = 0, so this measures the relay itself.',
       'Latency: from the sender writing PRIVMSG to server A until the receiver reads the relayed line from server B (two ngircd hops included).',
+      'The baseline rows measure the same sender with a receiver on server A and no relay: at low rates most of the latency is waking idle processes on this VM, not the relay.',
       '"time ms" for the restart row: from server B accepting connections again to the first relayed line on it; lines sent while B was down are queued and delivered after the reconnect.',
     );
     rows.push({

@@ -5,6 +5,8 @@ import { TokenBucket, type Clock } from '../../src/adapters/irc/token-bucket.js'
 import { DeliveryError } from '../../src/adapters/types.js';
 import { ircAccountSchema } from '../../src/config/irc.js';
 
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
 class FakeClock implements Clock {
   t = 0;
   now(): number {
@@ -126,12 +128,15 @@ describe('send queue', () => {
   it('confirms written lines with PING and sends the unconfirmed ones again first after a reconnect', async () => {
     const written: string[] = [];
     const sink = { writeLine: (w: string) => (written.push(w), Promise.resolve()), isJoined: () => true };
-    const queue = new SendQueue(new TokenBucket(100, 0), { onWritten: () => undefined });
+    const queue = new SendQueue(new TokenBucket(100, 0), { onWritten: () => undefined }, 60_000, 1);
     queue.attach(sink);
     await queue.enqueue('#a', [line('1')]);
+    expect(written).toEqual(['PRIVMSG #c :1']); // confirmed after a short pause, not per line
+    await pause(20);
     expect(written).toEqual(['PRIVMSG #c :1', 'PING :kr-ack-1']);
     expect(queue.confirm('kr-ack-1')).toBe(true);
     await queue.enqueue('#a', [line('2')]);
+    await pause(20);
     await queue.enqueue('#a', [line('3')]);
     expect(written.slice(2)).toEqual(['PRIVMSG #c :2', 'PING :kr-ack-2', 'PRIVMSG #c :3']);
     // No PONG for 2 and 3: the connection drops.

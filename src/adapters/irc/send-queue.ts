@@ -15,6 +15,9 @@ export interface LineSink {
  */
 export const NOT_JOINED_TIMEOUT_MS = 60_000;
 
+/** A quiet queue confirms its last lines after this pause (confirmations.ts). */
+export const IDLE_ACK_DELAY_MS = 20;
+
 interface Item {
   readonly channel: string;
   readonly lines: readonly RenderedLine[];
@@ -46,11 +49,14 @@ export class SendQueue {
   private readonly failedWrites = new Set<SentLine>();
   private sink: LineSink | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private idleAckTimer: NodeJS.Timeout | undefined;
+  private idleAckDue = false;
 
   constructor(
     private readonly bucket: TokenBucket,
     private readonly events: SendQueueEvents,
     private readonly notJoinedTimeoutMs: number = NOT_JOINED_TIMEOUT_MS,
+    private readonly idleAckDelayMs: number = IDLE_ACK_DELAY_MS,
   ) {}
 
   /** Messages waiting plus lines waiting to be sent again. */
@@ -145,8 +151,13 @@ export class SendQueue {
               (c) => sink.isJoined(c.channel) && !this.replay.some((s) => s.channel === c.channel),
             );
       const idle = replayAt < 0 && item === undefined;
-      const ack = this.unconfirmed.wantsAck(idle);
-      if (idle && !ack) return;
+      // Idle: confirm after a short pause, so a fast stream is confirmed every ACK_EVERY_LINES
+      // lines rather than after each one (every ack is a line the server must parse too).
+      const ack = this.unconfirmed.wantsAck(idle) && (!idle || this.idleAckDue);
+      if (idle && !ack) {
+        if (this.unconfirmed.wantsAck(true)) this.scheduleIdleAck();
+        return;
+      }
       const waitMs = this.bucket.waitMs();
       if (waitMs > 0) {
         this.timer = setTimeout(() => {
@@ -157,6 +168,7 @@ export class SendQueue {
       }
       this.bucket.tryTake();
       if (ack) {
+        this.idleAckDue = false;
         // A failed PING write means the connection is going; the close handler cleans up.
         sink.writeLine(`PING :${this.unconfirmed.startAck()}`).catch(() => undefined);
       } else if (replayAt >= 0) {
@@ -193,9 +205,21 @@ export class SendQueue {
     );
   }
 
+  private scheduleIdleAck(): void {
+    if (this.idleAckTimer !== undefined) return;
+    this.idleAckTimer = setTimeout(() => {
+      this.idleAckTimer = undefined;
+      this.idleAckDue = true;
+      this.pump();
+    }, this.idleAckDelayMs);
+  }
+
   private clearTimer(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.idleAckTimer !== undefined) clearTimeout(this.idleAckTimer);
+    this.idleAckTimer = undefined;
+    this.idleAckDue = false;
   }
 }
 
