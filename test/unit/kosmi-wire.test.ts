@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { render } from '../../src/adapters/kosmi/adapter.js';
 import { operationId } from '../../src/adapters/kosmi/documents.js';
-import { RateLimiter } from '../../src/adapters/kosmi/rate-limiter.js';
+import { TokenBucket } from '../../src/core/token-bucket.js';
 import { splitMessage } from '../../src/adapters/kosmi/split.js';
 import { messageTime, newMessageData, senderName } from '../../src/adapters/kosmi/wire.js';
 import { decodeJwt } from '../../src/auth/jwt.js';
@@ -82,7 +82,7 @@ describe('kosmi message splitting', () => {
 
 describe('kosmi send throttle', () => {
   it('lets a burst through, then paces at the rate, in call order', async () => {
-    const limiter = new RateLimiter(50, 2);
+    const limiter = new TokenBucket(2, 50);
     const started = Date.now();
     const order: number[] = [];
     await Promise.all([0, 1, 2, 3].map((n) => limiter.take().then(() => order.push(n))));

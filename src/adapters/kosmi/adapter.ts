@@ -4,9 +4,9 @@ import { LoginFailedError } from '../../auth/errors.js';
 import type { KosmiTokenManager, TokenInfo } from '../../auth/token-manager.js';
 import { Backoff, sleep } from '../../core/backoff.js';
 import type { OutboundMessage } from '../../core/message.js';
+import { TokenBucket } from '../../core/token-bucket.js';
 import { BaseAdapter } from '../base-adapter.js';
 import { DeliveryError, type AdapterCapabilities, type AdapterDeps } from '../types.js';
-import { RateLimiter } from './rate-limiter.js';
 import { KosmiSession, SessionError, type SessionEnd } from './session.js';
 import { splitMessage } from './split.js';
 import { messageTime, senderName, type WireMessage } from './wire.js';
@@ -28,7 +28,7 @@ export class KosmiAdapter extends BaseAdapter {
   private readonly rooms = new Map<string, string>();
   private readonly stopper = new AbortController();
   private readonly backoff: Backoff;
-  private readonly limiter: RateLimiter;
+  private readonly limiter: TokenBucket;
   private readonly recentIds = new Set<string>();
   /** Pieces of a split message already delivered, so a retried message does not repeat them. */
   private readonly delivered = new Map<string, number>();
@@ -49,7 +49,8 @@ export class KosmiAdapter extends BaseAdapter {
       maxMs: settings.reconnect_max_seconds * 1000,
       stableAfterMs: 60_000,
     });
-    this.limiter = new RateLimiter(settings.send_rate_per_second, settings.send_burst);
+    // kosmi-protocol.md §9: no rate limit is documented, so the bridge throttles itself.
+    this.limiter = new TokenBucket(settings.send_burst, settings.send_rate_per_second);
     for (const channel of deps.channels) {
       const roomId = kosmiRoomId(channel);
       if (roomId === undefined) throw new Error(`${account}: "${channel}" is not a Kosmi room`);
