@@ -184,7 +184,7 @@ async function stream(
   let seen = 0;
   let lastProgress = now();
   while (now() - lastSentAt < DRAIN_MAX_MS) {
-    const got = matching().length;
+    const got = new Set(matching().map((m) => pattern.exec(m.text)?.[1])).size; // duplicates do not count
     if (got >= count) break;
     if (got > seen) [seen, lastProgress] = [got, now()];
     if (now() - lastProgress > drainIdleMs && now() - lastSentAt > drainIdleMs) break;
@@ -283,6 +283,17 @@ async function relaySection(): Promise<BenchSection> {
       'time ms': resumed === undefined ? null : round(resumed - restartDoneAt, 0),
     });
     const got = new Set(restartResult.received.map((m) => Number(m.text)));
+    const seen = new Set<number>();
+    for (const m of restartResult.received) {
+      const seq = Number(m.text);
+      if (seen.has(seq)) {
+        const sentAt = restartResult.sendTimes.get(seq) ?? 0;
+        notes.push(
+          `Restart: line ${seq} arrived twice, sent ${round(sentAt - restartStartedAt, 1)} ms after the restart of B began.`,
+        );
+      }
+      seen.add(seq);
+    }
     for (const [seq, sentAt] of restartResult.sendTimes) {
       if (got.has(seq)) continue;
       notes.push(

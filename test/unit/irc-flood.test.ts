@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ACK_EVERY_LINES, UnconfirmedLines } from '../../src/adapters/irc/confirmations.js';
+import { replayPolicy } from '../../src/adapters/irc/adapter.js';
 import { SendQueue } from '../../src/adapters/irc/send-queue.js';
 import { TokenBucket, type Clock } from '../../src/adapters/irc/token-bucket.js';
 import { DeliveryError } from '../../src/adapters/types.js';
@@ -192,7 +193,7 @@ describe('unconfirmed lines', () => {
     expect(lines.size).toBe(1);
     for (let i = 0; i < ACK_EVERY_LINES; i++) lines.added(sent(`n${i}`));
     expect(lines.wantsAck(false)).toBe(true);
-    expect(lines.takeForReplay().replay.map((s) => s.line.text)[0]).toBe('2');
+    expect(lines.takeForReplay({ kind: 'all' }, new Set()).replay.map((s) => s.line.text)[0]).toBe('2');
     expect(lines.size).toBe(0);
   });
 });
@@ -261,10 +262,39 @@ describe('send queue after a clean close', () => {
     await queue.enqueue('#a', [{ wire: 'PRIVMSG #a :read by the server', text: 'x' }]);
     fail = true;
     await queue.enqueue('#a', [{ wire: 'PRIVMSG #a :never written', text: 'y' }]);
-    queue.detach('connection closed by the server', false);
+    queue.detach('connection closed by the server', { kind: 'failed-writes' });
     fail = false;
     written.length = 0;
     queue.attach(sink);
     expect(written.filter((w) => !w.startsWith('PING'))).toEqual(['PRIVMSG #a :never written']);
+  });
+});
+
+describe('replay after a close announced with ERROR', () => {
+  it('sends again only the lines written within about one round trip before the ERROR', () => {
+    let t = 0;
+    const lines = new UnconfirmedLines(() => t);
+    const sent = (text: string) => ({ channel: '#a', line: { wire: `PRIVMSG #a :${text}`, text } });
+    lines.added(sent('0'));
+    const token = lines.startAck();
+    t = 10;
+    lines.confirm(token); // measured round trip: 10 ms
+    expect(lines.rttMs).toBe(10);
+    t = 1_000;
+    lines.added(sent('old')); // written 100 ms before the ERROR: the server had relayed it
+    t = 1_090;
+    lines.added(sent('recent')); // 10 ms before: maybe read, never relayed
+    const { replay } = lines.takeForReplay({ kind: 'since', at: 1_100 }, new Set());
+    expect(replay.map((s) => s.line.text)).toEqual(['recent']);
+  });
+
+  it('maps close outcomes to replay policies', () => {
+    expect(replayPolicy({ reason: 'x', fatal: false, clean: true })).toEqual({ kind: 'failed-writes' });
+    expect(replayPolicy({ reason: 'x', fatal: false, clean: false })).toEqual({ kind: 'all' });
+    expect(replayPolicy({ reason: 'x', fatal: false })).toEqual({ kind: 'all' });
+    expect(replayPolicy({ reason: 'x', fatal: false, clean: true, errorAt: 5 })).toEqual({
+      kind: 'since',
+      at: 5,
+    });
   });
 });

@@ -5,6 +5,7 @@ import { scrubSecrets } from '../../log/logger.js';
 import { BaseAdapter } from '../base-adapter.js';
 import { DeliveryError, type AdapterCapabilities, type AdapterDeps } from '../types.js';
 import { IrcConnection, type ConnectionSettings, type InboundLine } from './connection.js';
+import type { ReplayPolicy } from './confirmations.js';
 import type { CloseOutcome } from './errors.js';
 import { hasFormatting, stripFormatting } from './format.js';
 import { ircLower } from './nick.js';
@@ -17,6 +18,12 @@ const RECONNECT_BACKOFF = { initialMs: 500, maxMs: 60_000, stableAfterMs: 60_000
 /** On stop, queued lines get at most this share of the deadline before QUIT. */
 const STOP_FLUSH_SHARE = 0.5;
 const STOP_POLL_MS = 20;
+
+/** Which unconfirmed lines to send again after this close (confirmations.ts). */
+export function replayPolicy(outcome: CloseOutcome): ReplayPolicy {
+  if (outcome.errorAt !== undefined) return { kind: 'since', at: outcome.errorAt };
+  return outcome.clean === true ? { kind: 'failed-writes' } : { kind: 'all' };
+}
 
 export interface IrcEndpoint {
   readonly host: string;
@@ -133,7 +140,7 @@ export class IrcAdapter extends BaseAdapter {
     while (!this.stopped) {
       const outcome = await this.runConnection(backoff);
       this.connection = undefined;
-      this.queue.detach(outcome.reason, outcome.clean !== true);
+      this.queue.detach(outcome.reason, replayPolicy(outcome));
       if (this.stopped) break;
       backoff.disconnected();
       const delayMs = outcome.fatal ? this.settings.fatal_retry_seconds * 1000 : backoff.next();

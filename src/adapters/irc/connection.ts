@@ -241,7 +241,7 @@ export class IrcConnection {
         return;
       case 'ERROR':
         // The server closes the link next; wait for that close to learn whether it was clean.
-        this.serverClosing = classifyServerError(last);
+        this.serverClosing = { ...classifyServerError(last), errorAt: performance.now() };
         this.after(ERROR_CLOSE_WAIT_MS, () => this.finish(this.serverClosing ?? classifyServerError(last)));
         return;
       case '900': // RPL_LOGGEDIN, also after NickServ IDENTIFY

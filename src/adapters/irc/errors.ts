@@ -9,11 +9,14 @@ export interface CloseOutcome {
   readonly reason: string;
   readonly fatal: boolean;
   /**
-   * True when the server closed the TCP connection cleanly (FIN, no error). A server that closes
-   * with bytes of ours still unread sends RST instead (RFC 1122 §4.2.2.13), so after a clean
-   * close every line we wrote had reached the server. Anything else may have lost lines.
+   * How the TCP connection ended, for the replay of unconfirmed lines (confirmations.ts):
+   * `clean` when the server closed it with FIN and no error. A server that closes with bytes of
+   * ours still unread sends RST instead (RFC 1122 §4.2.2.13), so after a clean close every line
+   * we wrote had been read. `errorAt` when the server announced the close with ERROR (ms, the
+   * performance.now() clock): a server going down may read lines it never relays.
    */
   readonly clean?: boolean;
+  readonly errorAt?: number;
 }
 
 /** ERROR :Closing Link texts that mean "do not come back soon" (ircd-ratbox/Solanum, InspIRCd, ngircd wordings). */

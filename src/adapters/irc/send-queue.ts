@@ -1,5 +1,5 @@
 import { DeliveryError } from '../types.js';
-import { MAX_REPLAY_LINES, UnconfirmedLines, type SentLine } from './confirmations.js';
+import { MAX_REPLAY_LINES, UnconfirmedLines, type ReplayPolicy, type SentLine } from './confirmations.js';
 import type { RenderedLine } from './split.js';
 import type { TokenBucket } from './token-bucket.js';
 
@@ -95,13 +95,10 @@ export class SendQueue {
    * message already started, wait for the next connection: from its first written line on, a
    * message is the adapter's to deliver.
    */
-  detach(reason: string, unconfirmedMayBeLost = true): void {
+  detach(reason: string, policy: ReplayPolicy = { kind: 'all' }): void {
     this.sink = undefined;
     this.clearTimer();
-    const taken = this.unconfirmed.takeForReplay().replay;
-    // After a clean close the server had read every line that reached the socket: only those
-    // whose write failed are sent again, none twice.
-    const replay = unconfirmedMayBeLost ? taken : taken.filter((sent) => this.failedWrites.has(sent));
+    const { replay } = this.unconfirmed.takeForReplay(policy, this.failedWrites);
     this.failedWrites.clear();
     const items = this.items;
     this.items = [];
