@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { render } from '../../src/adapters/kosmi/adapter.js';
 import { operationId } from '../../src/adapters/kosmi/documents.js';
 import { TokenBucket } from '../../src/core/token-bucket.js';
-import { splitMessage } from '../../src/adapters/kosmi/split.js';
+import { splitToBytes as splitMessage } from '../../src/core/text-split.js';
 import { messageTime, newMessageData, senderName } from '../../src/adapters/kosmi/wire.js';
 import { decodeJwt } from '../../src/auth/jwt.js';
 import { chromiumArgs, chromiumPath } from '../../src/auth/chromium.js';

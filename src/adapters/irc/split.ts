@@ -1,3 +1,4 @@
+import { byteLength, splitToBytes as coreSplit, truncateToBytes as coreTruncate } from '../../core/text-split.js';
 import { sanitizeLine } from './format.js';
 
 /** The IRC line terminator; counted in the 512 bytes (RFC 1459 §2.3). */
@@ -6,8 +7,6 @@ const CRLF_BYTES = 2;
 const ACTION_OVERHEAD_BYTES = 9;
 /** The nick prefix may take at most the budget minus this, so some text always fits. */
 const MIN_TEXT_BYTES = 64;
-/** Break at a space only when the piece keeps at least this share of the room (else hard-break a long word). */
-const MIN_WORD_BREAK_SHARE = 0.5;
 
 export type IrcLineKind = 'text' | 'action' | 'notice';
 
@@ -40,10 +39,7 @@ export interface RenderResult {
   readonly cutLines: number;
 }
 
-const encoder = new TextEncoder();
-export function byteLength(text: string): number {
-  return encoder.encode(text).length;
-}
+export { byteLength };
 
 /** Room for the text part of one line (prefix + piece). */
 export function textBudget(
@@ -86,80 +82,16 @@ export function renderMessage(request: RenderRequest): RenderResult {
   return { lines, cutLines };
 }
 
-/**
- * Units that must not be cut: grapheme clusters (so no UTF-8 sequence, surrogate pair or
- * emoji-with-modifier is torn apart) and mIRC colour codes with their digits.
- */
-function units(text: string): string[] {
-  const out: string[] = [];
-  // eslint-disable-next-line no-control-regex -- mIRC colour codes start with control characters
-  const codes = /\x03(?:\d{1,2}(?:,\d{1,2})?)?|\x04(?:[0-9A-Fa-f]{6}(?:,[0-9A-Fa-f]{6})?)?/g;
-  let at = 0;
-  for (const match of text.matchAll(codes)) {
-    pushGraphemes(text.slice(at, match.index), out);
-    out.push(match[0]);
-    at = match.index + match[0].length;
-  }
-  pushGraphemes(text.slice(at), out);
-  return out;
-}
+/** mIRC colour codes with their digits are never cut (mIRC formatting spec, colours). */
+// eslint-disable-next-line no-control-regex -- mIRC colour codes start with control characters
+const COLOUR_CODES = /\x03(?:\d{1,2}(?:,\d{1,2})?)?|\x04(?:[0-9A-Fa-f]{6}(?:,[0-9A-Fa-f]{6})?)?/g;
 
-const segmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
-function pushGraphemes(text: string, out: string[]): void {
-  if (text === '') return;
-  for (const { segment } of segmenter.segment(text)) out.push(segment);
-}
-
-/** Splits text into pieces of at most maxBytes UTF-8 bytes, at a space where that keeps pieces reasonably full. */
+/** Splits IRC text to fit maxBytes; core/text-split.ts with colour codes kept whole. */
 export function splitToBytes(text: string, maxBytes: number): string[] {
-  if (maxBytes <= 0) return [];
-  if (byteLength(text) <= maxBytes) return [text];
-  const pieces: string[] = [];
-  let current: string[] = [];
-  let currentBytes = 0;
-  let lastSpace = -1; // index in `current` of the last whitespace unit
-  let bytesBeforeSpace = 0;
-  const flush = (upTo: number, skip: number): void => {
-    const piece = current.slice(0, upTo).join('').trimEnd();
-    if (piece !== '') pieces.push(piece);
-    current = current.slice(upTo + skip);
-    while (current.length > 0 && /^\s+$/.test(current[0] ?? '')) current.shift();
-    currentBytes = current.reduce((sum, unit) => sum + byteLength(unit), 0);
-    lastSpace = current.findLastIndex((unit) => /^\s+$/.test(unit));
-    bytesBeforeSpace = lastSpace < 0 ? 0 : byteLength(current.slice(0, lastSpace).join(''));
-  };
-  for (const unit of units(text)) {
-    for (const part of byteLength(unit) > maxBytes ? [...unit] : [unit]) {
-      const size = byteLength(part);
-      if (currentBytes + size > maxBytes) {
-        if (lastSpace > 0 && bytesBeforeSpace >= maxBytes * MIN_WORD_BREAK_SHARE) flush(lastSpace, 1);
-        if (currentBytes + size > maxBytes) flush(current.length, 0);
-      }
-      if (/^\s+$/.test(part)) {
-        if (current.length === 0) continue; // no piece starts with a space
-        lastSpace = current.length;
-        bytesBeforeSpace = currentBytes;
-      }
-      current.push(part);
-      currentBytes += size;
-    }
-  }
-  flush(current.length, 0);
-  return pieces;
+  return coreSplit(text, maxBytes, COLOUR_CODES);
 }
 
-/** The longest start of text that fits in maxBytes, cut at a grapheme boundary. */
+/** The longest start of IRC text that fits maxBytes, colour codes kept whole. */
 export function truncateToBytes(text: string, maxBytes: number): string {
-  if (byteLength(text) <= maxBytes) return text;
-  let out = '';
-  let bytes = 0;
-  for (const unit of units(text)) {
-    for (const part of byteLength(unit) > maxBytes ? [...unit] : [unit]) {
-      const size = byteLength(part);
-      if (bytes + size > maxBytes) return out;
-      out += part;
-      bytes += size;
-    }
-  }
-  return out;
+  return coreTruncate(text, maxBytes, COLOUR_CODES);
 }

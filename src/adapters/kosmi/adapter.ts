@@ -4,11 +4,11 @@ import { LoginFailedError } from '../../auth/errors.js';
 import type { KosmiTokenManager, TokenInfo } from '../../auth/token-manager.js';
 import { Backoff, sleep } from '../../core/backoff.js';
 import type { OutboundMessage } from '../../core/message.js';
+import { splitToBytes } from '../../core/text-split.js';
 import { TokenBucket } from '../../core/token-bucket.js';
 import { BaseAdapter } from '../base-adapter.js';
 import { DeliveryError, type AdapterCapabilities, type AdapterDeps } from '../types.js';
 import { KosmiSession, SessionError, type SessionEnd } from './session.js';
-import { splitMessage } from './split.js';
 import { messageTime, senderName, type WireMessage } from './wire.js';
 
 const DAY_MS = 86_400_000;
@@ -79,7 +79,8 @@ export class KosmiAdapter extends BaseAdapter {
     if (roomId === undefined || !this.rooms.has(roomId)) {
       throw new DeliveryError(`${message.channel} is not a room of ${this.account}`, { retryable: false });
     }
-    const pieces = splitMessage(render(message), this.settings.max_message_bytes);
+    // kosmi-protocol.md §9: no length limit is documented, so the limit is max_message_bytes.
+    const pieces = splitToBytes(render(message), this.settings.max_message_bytes);
     for (let index = this.delivered.get(message.id) ?? 0; index < pieces.length; index++) {
       const session = this.session;
       if (session === undefined || !session.isOpen || this.status().state !== 'connected') {
