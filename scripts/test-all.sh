@@ -16,7 +16,7 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT" || exit 1
 
-APT_PACKAGES=(ngircd inspircd atheme-services chromium docker-compose)
+APT_PACKAGES=(ngircd inspircd atheme-services chromium docker-compose openssl)
 # System services these packages ship. The tests start their own servers as child processes on
 # free loopback ports and never rely on (nor should collide with) a system instance.
 SYSTEM_SERVICES=(ngircd inspircd atheme-services)
