@@ -36,3 +36,36 @@ export async function peakRssMiB(pid: number | undefined): Promise<number | null
     return null; // the process is gone: nothing to read
   }
 }
+
+/** One received message of a measured stream: its sequence number and its latency. */
+export interface StreamSample {
+  readonly seq: number;
+  readonly latencyMs: number;
+}
+
+/**
+ * The standard row of a stream measurement, the same in every scenario: how many were sent and
+ * arrived (unique), lost, reordered, duplicated, and latency percentiles.
+ */
+export function summarizeStream(
+  label: string,
+  sent: number,
+  samples: readonly StreamSample[],
+): Record<string, string | number | null> {
+  const seqs = samples.map((s) => s.seq);
+  const unique = new Set(seqs);
+  const latencies = samples.map((s) => s.latencyMs);
+  const lost = sent - unique.size;
+  return {
+    scenario: label,
+    sent,
+    received: unique.size,
+    lost,
+    'lost %': round((lost / sent) * 100, 1),
+    reordered: countReordered(seqs),
+    duplicates: seqs.length - unique.size,
+    'p50 ms': round(percentile(latencies, 50)),
+    'p99 ms': round(percentile(latencies, 99)),
+    'max ms': round(percentile(latencies, 100)),
+  };
+}

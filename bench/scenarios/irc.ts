@@ -7,7 +7,7 @@ import { removeDir, startDaemon, type Daemon } from '../../test/helpers/daemon.j
 import { connectIrcClient, type ReceivedMessage, type TestIrcClient } from '../../test/helpers/irc-client.js';
 import { startNgircd, type NgircdServer } from '../../test/helpers/ngircd.js';
 import { uniqueName } from '../../test/helpers/ports.js';
-import { countReordered, peakRssMiB, percentile, round } from '../lib/stats.js';
+import { peakRssMiB, round, summarizeStream } from '../lib/stats.js';
 import type { BenchRow, BenchSection } from '../types.js';
 
 const RATES_PER_SECOND = [10, 100, 500, 700, 1000] as const;
@@ -195,25 +195,11 @@ async function stream(
 }
 
 function summarize(label: string, result: StreamResult, anchor: string): BenchRow {
-  const seqs = result.received.map((m) => Number(m.text));
-  const unique = new Set(seqs);
-  const latencies = result.received.map(
-    (m) => m.receivedAt - (result.sendTimes.get(Number(m.text)) ?? m.receivedAt),
-  );
-  const lost = result.sent - unique.size;
-  return {
-    scenario: label,
-    sent: result.sent,
-    received: unique.size,
-    lost,
-    'lost %': round((lost / result.sent) * 100, 1),
-    reordered: countReordered(seqs),
-    duplicates: seqs.length - unique.size,
-    'p50 ms': round(percentile(latencies, 50)),
-    'p99 ms': round(percentile(latencies, 99)),
-    'max ms': round(percentile(latencies, 100)),
-    'matterbridge v1.26': anchor,
-  };
+  const samples = result.received.map((m) => {
+    const seq = Number(m.text);
+    return { seq, latencyMs: m.receivedAt - (result.sendTimes.get(seq) ?? m.receivedAt) };
+  });
+  return { ...summarizeStream(label, result.sent, samples), 'matterbridge v1.26': anchor };
 }
 
 async function relaySection(): Promise<BenchSection> {

@@ -11,7 +11,7 @@ import { startKosmiEmulator, type KosmiEmulator } from '../../test/helpers/kosmi
 import { tempDataDir } from '../../test/helpers/kosmi-setup.js';
 import { startNgircd, type NgircdServer } from '../../test/helpers/ngircd.js';
 import { uniqueName } from '../../test/helpers/ports.js';
-import { countReordered, peakRssMiB, percentile, round } from '../lib/stats.js';
+import { peakRssMiB, percentile, round, summarizeStream, type StreamSample } from '../lib/stats.js';
 import type { BenchRow, BenchSection } from '../types.js';
 
 const KOSMI_TO_IRC_RATES = [10, 100, 500] as const;
@@ -84,10 +84,7 @@ async function stopRelay(rig: Rig): Promise<void> {
   rig.irc.messages.length = 0;
 }
 
-interface Sample {
-  readonly seq: number;
-  readonly latencyMs: number;
-}
+type Sample = StreamSample;
 
 /** Sends `count` numbered messages at `rate`/s (Infinity: at once) and collects arrivals. */
 async function stream(
@@ -132,20 +129,7 @@ async function stream(
 }
 
 function summarize(label: string, result: { sent: number; samples: Sample[] }): BenchRow {
-  const seqs = result.samples.map((s) => s.seq);
-  const unique = new Set(seqs);
-  const latencies = result.samples.map((s) => s.latencyMs);
-  return {
-    scenario: label,
-    sent: result.sent,
-    received: unique.size,
-    lost: result.sent - unique.size,
-    reordered: countReordered(seqs),
-    duplicates: seqs.length - unique.size,
-    'p50 ms': round(percentile(latencies, 50)),
-    'p99 ms': round(percentile(latencies, 99)),
-    'max ms': round(percentile(latencies, 100)),
-  };
+  return summarizeStream(label, result.sent, result.samples);
 }
 
 async function relaySection(rig: Rig): Promise<BenchSection> {

@@ -9,7 +9,7 @@ import { connectIrcClient, type TestIrcClient } from '../../test/helpers/irc-cli
 import { startHomeserver, type MatrixHomeserver } from '../../test/helpers/matrix-homeserver/index.js';
 import { startNgircd, type NgircdServer } from '../../test/helpers/ngircd.js';
 import { uniqueName } from '../../test/helpers/ports.js';
-import { countReordered, peakRssMiB, percentile, round } from '../lib/stats.js';
+import { peakRssMiB, round, summarizeStream } from '../lib/stats.js';
 import type { BenchRow, BenchSection } from '../types.js';
 
 const RATES_PER_SECOND = [10, 100, 500] as const;
@@ -157,22 +157,8 @@ async function stream(rig: Rig, direction: Direction, count: number, rate: numbe
 }
 
 function summarize(label: string, result: StreamResult): BenchRow {
-  const seqs = result.received.map((r) => r.seq);
-  const unique = new Set(seqs);
-  const latencies = result.received.map((r) => r.at - (result.sendTimes.get(r.seq) ?? r.at));
-  const lost = result.sent - unique.size;
-  return {
-    scenario: label,
-    sent: result.sent,
-    received: unique.size,
-    lost,
-    'lost %': round((lost / result.sent) * 100, 1),
-    reordered: countReordered(seqs),
-    duplicates: seqs.length - unique.size,
-    'p50 ms': round(percentile(latencies, 50)),
-    'p99 ms': round(percentile(latencies, 99)),
-    'max ms': round(percentile(latencies, 100)),
-  };
+  const samples = result.received.map((r) => ({ seq: r.seq, latencyMs: r.at - (result.sendTimes.get(r.seq) ?? r.at) }));
+  return summarizeStream(label, result.sent, samples);
 }
 
 export async function run(): Promise<BenchSection> {
