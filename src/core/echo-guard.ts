@@ -1,14 +1,15 @@
 /**
  * Recognises text the relay itself put on the wire when any of its accounts reads it back (IRC
- * echo, two relay accounts in one channel, two gateways sharing a channel). A small TTL
+ * echo, two or more relay accounts in one channel, two gateways sharing a channel). A small TTL
  * deduplicator in the manner of mx-puppet-bridge: adapters report every line or body exactly as
- * sent; an incoming message with the same text within the TTL is an echo, consumed once per send.
+ * sent, when they write it; an incoming message with the same text within the TTL is an echo. An
+ * entry is not used up by a read, since every relay account in that channel reads it once.
  */
-export const ECHO_TTL_MS = 120_000;
+/** Echoes come back within seconds of the write (adapters remember at write time, after their own queues). */
+export const ECHO_TTL_MS = 30_000;
 const MAX_ENTRIES = 20_000;
 
 interface Entry {
-  count: number;
   expiresAt: number;
 }
 
@@ -24,16 +25,12 @@ export class EchoGuard {
     const key = normalise(text);
     if (key === '') return;
     this.prune();
-    const entry = this.sent.get(key);
-    const expiresAt = this.now() + this.ttlMs;
-    if (entry === undefined) this.sent.set(key, { count: 1, expiresAt });
-    else {
-      entry.count += 1;
-      entry.expiresAt = expiresAt;
-    }
+    // Re-inserted so the Map's order stays oldest-first for prune().
+    this.sent.delete(key);
+    this.sent.set(key, { expiresAt: this.now() + this.ttlMs });
   }
 
-  /** True (and consumes one remembered send) when any of the candidate texts was sent by us. */
+  /** True when any of the candidate texts was sent by us within the TTL. */
   isEcho(...candidates: readonly (string | undefined)[]): boolean {
     const now = this.now();
     for (const candidate of candidates) {
@@ -45,8 +42,6 @@ export class EchoGuard {
         this.sent.delete(key);
         continue;
       }
-      entry.count -= 1;
-      if (entry.count <= 0) this.sent.delete(key);
       return true;
     }
     return false;
