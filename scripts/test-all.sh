@@ -16,7 +16,7 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT" || exit 1
 
-APT_PACKAGES=(ngircd inspircd atheme-services chromium docker-compose openssl)
+APT_PACKAGES=(ngircd inspircd atheme-services chromium docker-compose openssl procps)
 # System services these packages ship. The tests start their own servers as child processes on
 # free loopback ports and never rely on (nor should collide with) a system instance.
 SYSTEM_SERVICES=(ngircd inspircd atheme-services)
@@ -245,12 +245,16 @@ count_tests() { # label json rc
 # (another checkout, another session) are never mistaken for ours.
 RUN_MARK="kosmi-relay-test-$$-$RANDOM"
 export KOSMI_RELAY_TEST_RUN=$RUN_MARK
-LEFTOVER_NAMES='^(ngircd|inspircd|atheme-services|chromium|chrome|chrome_crashpad)$'
+LEFTOVER_NAMES='^(ngircd|inspircd|atheme-services|chromium|chrome|chrome_crashpad|node)$'
 check_leftovers() { # label
   local pid leftovers=()
   sleep 1
   for pid in $(pgrep "$LEFTOVER_NAMES" 2>/dev/null); do
     tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx "KOSMI_RELAY_TEST_RUN=$RUN_MARK" || continue
+    # Of node processes only the daemon the e2e tests start counts (test/helpers/daemon.ts).
+    if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = node ]; then
+      tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'dist/main.js' || continue
+    fi
     leftovers+=("$(ps -o pid=,args= -p "$pid" 2>/dev/null | cut -c1-120)")
   done
   if [ ${#leftovers[@]} -gt 0 ]; then

@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
-import { createApp, SHUTDOWN_DEADLINE_MS, StartupError } from './app.js';
+import { createApp, StartupError } from './app.js';
 import { ConfigError } from './config/errors.js';
 import { loadConfig, resolveConfigPath } from './config/load.js';
 import type { AccountConfig, RelayConfig } from './config/schema.js';
@@ -14,8 +14,14 @@ import { createLogger } from './log/logger.js';
 const EXIT_OK = 0;
 const EXIT_FATAL = 1;
 const EXIT_CONFIG = 2;
-/** After the graceful deadline, a hard timer ends the process (thelounge's force-exit timer). */
-const FORCE_EXIT_GRACE_MS = 1_500;
+/** Issue 2 §1: from SIGTERM to exit within 10 s. */
+const SHUTDOWN_LIMIT_MS = 10_000;
+/** The graceful part (flush queues, QUIT, close sockets) ends this long before the limit... */
+const GRACEFUL_SHUTDOWN_MS = SHUTDOWN_LIMIT_MS - 1_500;
+/** ...and a hard timer ends the process before the limit whatever is still open (thelounge's force-exit timer). */
+const FORCE_EXIT_AFTER_MS = SHUTDOWN_LIMIT_MS - 500;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 const USAGE = `usage: kosmi-relay [run] [--config PATH]
        kosmi-relay check-config [--config PATH]
@@ -71,10 +77,12 @@ async function main(argv: string[]): Promise<number> {
     }
     throw error;
   }
-  const logger = createLogger({
-    level: config.general.log_level ?? process.env.LOG_LEVEL ?? 'info',
-    pretty: process.env.LOG_FORMAT === 'pretty',
-  });
+  const level = config.general.log_level ?? process.env.LOG_LEVEL ?? 'info';
+  if (!LOG_LEVELS.includes(level)) {
+    err(`LOG_LEVEL: "${level}" is not a log level (${LOG_LEVELS.join(', ')})`);
+    return EXIT_CONFIG;
+  }
+  const logger = createLogger({ level, pretty: process.env.LOG_FORMAT === 'pretty' });
 
   switch (command) {
     case 'check-config':
@@ -119,23 +127,30 @@ async function runDaemon(config: RelayConfig, logger: Logger): Promise<number> {
   let resolveExit: (code: number) => void = () => undefined;
   const exit = new Promise<number>((resolve) => (resolveExit = resolve));
 
+  let shuttingDown = false;
   const shutdown = (signal: string): void => {
+    // A second SIGTERM/SIGINT must not kill the process mid-flush (the default handler would).
+    if (shuttingDown) {
+      logger.info({ signal }, 'already shutting down');
+      return;
+    }
+    shuttingDown = true;
     logger.info({ signal }, 'shutting down');
     const force = setTimeout(() => {
-      logger.fatal({ deadlineMs: SHUTDOWN_DEADLINE_MS }, 'shutdown took too long, forcing exit');
+      logger.fatal({ deadlineMs: GRACEFUL_SHUTDOWN_MS }, 'shutdown took too long, forcing exit');
       resolveExit(EXIT_FATAL);
-    }, SHUTDOWN_DEADLINE_MS + FORCE_EXIT_GRACE_MS);
+    }, FORCE_EXIT_AFTER_MS);
     force.unref();
     app
-      .stop(SHUTDOWN_DEADLINE_MS)
+      .stop(GRACEFUL_SHUTDOWN_MS)
       .then(() => resolveExit(EXIT_OK))
       .catch((error: unknown) => {
         logger.fatal({ err: error }, 'shutdown failed');
         resolveExit(EXIT_FATAL);
       });
   };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('unhandledRejection', (reason) => {
     logger.fatal({ err: reason }, 'unhandled rejection');
     resolveExit(EXIT_FATAL);

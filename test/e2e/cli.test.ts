@@ -88,6 +88,13 @@ describe('kosmi-relay CLI', () => {
     expect(missing.stderr).toContain('cannot read config file');
   });
 
+  it('exits 2 on a LOG_LEVEL that is not a level', async () => {
+    const file = write('level.toml', VALID);
+    const result = await runCli(['--config', file], { cwd: dir, env: { IRC_SASL_PASSWORD: 'x1234', LOG_LEVEL: 'verbose' } });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('LOG_LEVEL: "verbose" is not a log level');
+  });
+
   it('exits 1 with a clear error when the data dir cannot be used', async () => {
     write('a-file', 'not a directory');
     const file = write('baddata.toml', VALID.replace('data_dir = "./data"', `data_dir = "${path.join(dir, 'a-file')}"`));

@@ -36,7 +36,17 @@ export interface DaemonOptions {
   readonly dir?: string;
 }
 
+/** scripts/test-all.sh marks the processes of its run so it can name any a test left behind. */
+function testRunMarker(): Record<string, string> {
+  const mark = process.env.KOSMI_RELAY_TEST_RUN;
+  return mark === undefined ? {} : { KOSMI_RELAY_TEST_RUN: mark };
+}
+
 const running = new Set<Daemon>();
+// A test worker that dies (timeout, crash) must not leave daemons reconnecting forever.
+process.once('exit', () => {
+  for (const daemon of running) daemon.process.kill('SIGKILL');
+});
 
 /** Starts `node dist/main.js --config DIR/relay.toml` with the given config text. */
 export function startDaemon(options: DaemonOptions): Daemon {
@@ -45,7 +55,7 @@ export function startDaemon(options: DaemonOptions): Daemon {
   writeFileSync(configPath, options.config);
   const child = spawn(process.execPath, [MAIN, ...(options.args ?? []), '--config', configPath], {
     cwd: dir,
-    env: { PATH: process.env.PATH ?? '', HOME: dir, LOG_LEVEL: 'debug', ...options.env },
+    env: { PATH: process.env.PATH ?? '', HOME: dir, LOG_LEVEL: 'debug', ...testRunMarker(), ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let text = '';
@@ -108,7 +118,7 @@ export function runCli(
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [MAIN, ...args], {
       cwd: options.cwd,
-      env: { PATH: process.env.PATH ?? '', HOME: options.cwd, ...options.env },
+      env: { PATH: process.env.PATH ?? '', HOME: options.cwd, ...testRunMarker(), ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
