@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ACK_EVERY_LINES, UnconfirmedLines } from '../../src/adapters/irc/confirmations.js';
 import { replayPolicy } from '../../src/adapters/irc/adapter.js';
 import { SendQueue } from '../../src/adapters/irc/send-queue.js';
+import { byteLength, renderMessage } from '../../src/adapters/irc/split.js';
 import { TokenBucket, type Clock } from '../../src/adapters/irc/token-bucket.js';
 import { DeliveryError } from '../../src/adapters/types.js';
 import { ircAccountSchema } from '../../src/config/irc.js';
@@ -174,6 +175,53 @@ describe('send queue', () => {
     expect(written).toEqual(['PRIVMSG #c :part 1', 'PRIVMSG #c :part 2']);
     expect(queue.depth).toBe(1);
     queue.detach('stop');
+  });
+});
+
+describe('send queue across a reconnect with a longer source', () => {
+  it('fits lines rendered for the old connection to the new one: none over 512 bytes relayed, no text lost', () => {
+    const written: { wire: string; sourceBytes: number }[] = [];
+    let joined = true;
+    const sink = (sourceBytes: number) => ({
+      writeLine: (wire: string) => {
+        written.push({ wire, sourceBytes });
+        joined = false; // the first connection goes after one line
+        return Promise.resolve();
+      },
+      isJoined: () => joined,
+      sourceBytes,
+    });
+    const oldSource = byteLength(':r!~r@127.0.0.1 ');
+    const newSource = byteLength(':r1234!~r@127.0.0.1 '); // an alternative nick after the reconnect
+    const body = 'x'.repeat(1200);
+    const { lines } = renderMessage({
+      kind: 'text',
+      target: '#a',
+      prefix: '[kosmi] <bob> ',
+      body,
+      sourceBytes: oldSource,
+      maxLineBytes: 512,
+      maxLines: 8,
+      cutMarker: ' [...]',
+    });
+    expect(lines).toHaveLength(3);
+    const queue = new SendQueue(new TokenBucket(100, 0), { onWritten: () => undefined }, 60_000, 60_000);
+    queue.attach(sink(oldSource));
+    void queue.enqueue('#a', lines);
+    expect(written).toHaveLength(1);
+    queue.detach('server closed the link', { kind: 'failed-writes' }); // line 1 was read
+    for (let i = 0; i < 10 && queue.depth > 0; i++) {
+      joined = true;
+      if (i === 0) queue.attach(sink(newSource));
+      else queue.pump();
+    }
+    expect(queue.depth).toBe(0);
+    const relayed = written.filter((w) => !w.wire.startsWith('PING'));
+    for (const w of relayed) expect(w.sourceBytes + byteLength(w.wire) + 2).toBeLessThanOrEqual(512);
+    expect(relayed.length).toBeGreaterThan(3);
+    const text = relayed.map((w) => w.wire.slice('PRIVMSG #a :[kosmi] <bob> '.length)).join('');
+    expect(text).toBe(body);
+    queue.detach('done');
   });
 });
 

@@ -27,7 +27,7 @@ function relayed(request: RenderRequest, wire: string): number {
 describe('IRC splitting', () => {
   it('keeps a short message on one line with the prefix', () => {
     const { lines, cutLines } = renderMessage({ ...base, body: 'hello' });
-    expect(lines).toEqual([
+    expect(lines.map(({ wire, text }) => ({ wire, text }))).toEqual([
       { wire: 'PRIVMSG #movienight :[kosmi] <bob> hello', text: '[kosmi] <bob> hello' },
     ]);
     expect(cutLines).toBe(0);

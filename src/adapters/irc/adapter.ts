@@ -63,14 +63,20 @@ export class IrcAdapter extends BaseAdapter {
     super(account, deps.channels, deps.logger);
     this.capabilities = { formatting: 'irc', maxMessageBytes: settings.max_line_bytes - 160, edits: false };
     const bucket = new TokenBucket(settings.flood_burst, settings.flood_rate);
-    this.queue = new SendQueue(bucket, {
-      onWritten: (line) => deps.rememberSent(line.text),
-      onReplayDropped: (count) =>
-        this.log.warn(
-          { dropped: count },
-          `gave up ${count} unconfirmed lines after a disconnect (too many to send again)`,
-        ),
-    });
+    this.queue = new SendQueue(
+      bucket,
+      {
+        onWritten: (line) => deps.rememberSent(line.text),
+        onReplayDropped: (count) =>
+          this.log.warn(
+            { dropped: count },
+            `gave up ${count} unconfirmed lines after a disconnect (too many to send again)`,
+          ),
+      },
+      undefined,
+      undefined,
+      settings.max_line_bytes,
+    );
     this.controlLine = () => bucket.forceTake();
     this.ignoreNicks = settings.ignore_nicks.map((pattern) => new RegExp(pattern, 'i'));
     this.ignoreMessages = settings.ignore_messages.map((pattern) => new RegExp(pattern));

@@ -1,12 +1,14 @@
 import { DeliveryError } from '../types.js';
 import { MAX_REPLAY_LINES, UnconfirmedLines, type ReplayPolicy, type SentLine } from './confirmations.js';
-import type { RenderedLine } from './split.js';
+import { refitLine, type RenderedLine } from './split.js';
 import type { TokenBucket } from './token-bucket.js';
 
 /** Writes one line to the current socket; rejects when it did not reach the socket. */
 export interface LineSink {
   writeLine(wire: string): Promise<void>;
   isJoined(channel: string): boolean;
+  /** Bytes of ":nick!user@host " the server adds to our lines now; lines are fitted to it at write time. */
+  readonly sourceBytes?: number;
 }
 
 /**
@@ -20,7 +22,8 @@ export const IDLE_ACK_DELAY_MS = 20;
 
 interface Item {
   readonly channel: string;
-  readonly lines: readonly RenderedLine[];
+  /** Mutable: a line that no longer fits the current connection is replaced by its pieces. */
+  readonly lines: RenderedLine[];
   next: number;
   readonly resolve: () => void;
   readonly reject: (error: DeliveryError) => void;
@@ -57,6 +60,7 @@ export class SendQueue {
     private readonly events: SendQueueEvents,
     private readonly notJoinedTimeoutMs: number = NOT_JOINED_TIMEOUT_MS,
     private readonly idleAckDelayMs: number = IDLE_ACK_DELAY_MS,
+    private readonly maxLineBytes: number = 512,
   ) {}
 
   /** Messages waiting plus lines waiting to be sent again. */
@@ -69,7 +73,7 @@ export class SendQueue {
     const sink = this.sink;
     if (sink === undefined) return Promise.reject(notConnected());
     return new Promise((resolve, reject) => {
-      const item: Item = { channel, lines, next: 0, resolve, reject };
+      const item: Item = { channel, lines: [...lines], next: 0, resolve, reject };
       if (!sink.isJoined(channel)) {
         item.waitTimer = setTimeout(() => {
           if (item.next > 0 || !this.items.includes(item)) return;
@@ -170,16 +174,28 @@ export class SendQueue {
         sink.writeLine(`PING :${this.unconfirmed.startAck()}`).catch(() => undefined);
       } else if (replayAt >= 0) {
         const [sent] = this.replay.splice(replayAt, 1);
-        if (sent !== undefined) void this.write(sink, sent); // write() never rejects
+        if (sent !== undefined) {
+          const [first, ...more] = this.fit(sink, sent.line);
+          this.replay.splice(replayAt, 0, ...more.map((line) => ({ channel: sent.channel, line })));
+          if (first !== undefined) void this.write(sink, { channel: sent.channel, line: first }); // never rejects
+        }
       } else if (item !== undefined) {
         this.writeItemLine(sink, item);
       }
     }
   }
 
+  /** The line as it must be written on this connection (split.ts refitLine). */
+  private fit(sink: LineSink, line: RenderedLine): RenderedLine[] {
+    return sink.sourceBytes === undefined ? [line] : refitLine(line, sink.sourceBytes, this.maxLineBytes);
+  }
+
   private writeItemLine(sink: LineSink, item: Item): void {
+    const stored = item.lines[item.next];
+    if (stored === undefined) return; // cannot happen: finished items leave the list below
+    item.lines.splice(item.next, 1, ...this.fit(sink, stored));
     const line = item.lines[item.next];
-    if (line === undefined) return; // cannot happen: finished items leave the list below
+    if (line === undefined) return; // cannot happen: refitLine returns at least one line
     item.next += 1;
     clearTimeout(item.waitTimer);
     const last = item.next === item.lines.length;

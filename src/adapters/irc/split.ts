@@ -1,4 +1,8 @@
-import { byteLength, splitToBytes as coreSplit, truncateToBytes as coreTruncate } from '../../core/text-split.js';
+import {
+  byteLength,
+  splitToBytes as coreSplit,
+  truncateToBytes as coreTruncate,
+} from '../../core/text-split.js';
 import { sanitizeLine } from './format.js';
 
 /** The IRC line terminator; counted in the 512 bytes (RFC 1459 §2.3). */
@@ -26,11 +30,23 @@ export interface RenderRequest {
   readonly cutMarker: string;
 }
 
+/** What a line is made of, kept so it can be fitted again to another connection (refitLine). */
+export interface LineParts {
+  readonly kind: IrcLineKind;
+  readonly target: string;
+  /** The nick prefix, already sanitized. */
+  readonly prefix: string;
+  /** The text after the prefix, already sanitized. */
+  readonly piece: string;
+}
+
 export interface RenderedLine {
   /** The command as written to the socket, without CR LF: `PRIVMSG #chan :text`. */
   readonly wire: string;
   /** What the channel sees as the message text (for ACTION: without the CTCP wrapping). */
   readonly text: string;
+  /** Set by renderMessage; lines without it are written as they are. */
+  readonly parts?: LineParts;
 }
 
 export interface RenderResult {
@@ -73,13 +89,32 @@ export function renderMessage(request: RenderRequest): RenderResult {
     pieces[pieces.length - 1] =
       truncateToBytes(last, Math.max(0, room - byteLength(marker))).trimEnd() + marker;
   }
-  const command = request.kind === 'notice' ? 'NOTICE' : 'PRIVMSG';
-  const lines = pieces.map((piece): RenderedLine => {
-    const text = prefix + piece;
-    const payload = request.kind === 'action' ? `\x01ACTION ${text}\x01` : text;
-    return { wire: `${command} ${request.target} :${payload}`, text };
-  });
+  const lines = pieces.map((piece) => toLine({ kind: request.kind, target: request.target, prefix, piece }));
   return { lines, cutLines };
+}
+
+function toLine(parts: LineParts): RenderedLine {
+  const command = parts.kind === 'notice' ? 'NOTICE' : 'PRIVMSG';
+  const text = parts.prefix + parts.piece;
+  const payload = parts.kind === 'action' ? `\x01ACTION ${text}\x01` : text;
+  return { wire: `${command} ${parts.target} :${payload}`, text, parts };
+}
+
+/**
+ * Fits a line rendered earlier to the connection it is written on now. A line waits across a
+ * reconnect (the rest of a half-sent message, an unconfirmed line sent again), and the new
+ * connection's source can be longer (`nick_` or `nick1234` while the nick is taken, another host),
+ * so a line filled to 512 bytes for the old one would be cut by the server (RFC 1459 §2.3). A line
+ * that no longer fits is split again, the prefix on every piece; one that fits is returned as is.
+ */
+export function refitLine(line: RenderedLine, sourceBytes: number, maxLineBytes: number): RenderedLine[] {
+  const parts = line.parts;
+  if (parts === undefined) return [line];
+  const budget = textBudget({ kind: parts.kind, target: parts.target, sourceBytes, maxLineBytes });
+  if (byteLength(line.text) <= budget) return [line];
+  const prefix = truncateToBytes(parts.prefix, Math.max(0, budget - MIN_TEXT_BYTES));
+  const pieces = splitToBytes(parts.piece, budget - byteLength(prefix));
+  return pieces.length === 0 ? [line] : pieces.map((piece) => toLine({ ...parts, prefix, piece }));
 }
 
 /** mIRC colour codes with their digits are never cut (mIRC formatting spec, colours). */
