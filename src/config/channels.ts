@@ -1,19 +1,24 @@
 import type { Protocol } from '../core/message.js';
 
-/** Channel forms per protocol (issue 2 §2). Returns an error text, or undefined when valid. */
+/**
+ * Channel forms per protocol (issue 2 §2). Returns an error text, or undefined when valid; the
+ * channel is quoted as JSON so a control character shows as an escape, not as a line break.
+ */
 export function checkChannel(protocol: Protocol, channel: string): string | undefined {
   switch (protocol) {
     case 'irc':
-      // RFC 2812 §1.3: '#', '&', '+' or '!' prefix; no space, comma or BEL.
-      // eslint-disable-next-line no-control-regex -- BEL is exactly what RFC 2812 forbids in a name
-      return /^[#&+!][^\s,\x07]{1,199}$/.test(channel) ? undefined : `"${channel}" is not an IRC channel (expected #name)`;
+      // RFC 2812 §1.3: '#', '&', '+' or '!' prefix; no space, comma, BEL; and no control character
+      // at all, since the name goes into JOIN and PRIVMSG lines as it is.
+      // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
+      return /^[#&+!][^\s,\x00-\x1f\x7f]{1,199}$/.test(channel) ? undefined : `${JSON.stringify(channel)} is not an IRC channel (expected #name)`;
     case 'matrix':
-      return /^[!#][^:\s]+:\S+$/.test(channel)
+      // eslint-disable-next-line no-control-regex -- control characters are refused in room ids too
+      return /^[!#][^:\s\x00-\x1f]+:[^\s\x00-\x1f]+$/.test(channel)
         ? undefined
-        : `"${channel}" is not a Matrix room (expected !id:server or #alias:server)`;
+        : `${JSON.stringify(channel)} is not a Matrix room (expected !id:server or #alias:server)`;
     case 'kosmi':
       return kosmiRoomId(channel) === undefined
-        ? `"${channel}" is not a Kosmi room (expected @room, a room code, or https://app.kosmi.io/room/...)`
+        ? `${JSON.stringify(channel)} is not a Kosmi room (expected @room, a room code, or https://app.kosmi.io/room/...)`
         : undefined;
   }
 }

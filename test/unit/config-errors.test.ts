@@ -136,6 +136,23 @@ name = "g"
     ]);
   });
 
+  it('refuses control characters in a channel name, which would reach JOIN and PRIVMSG lines', () => {
+    const problems = problemsOf(`${ACCOUNTS}
+[[gateway]]
+name = "g"
+  [[gateway.inout]]
+  account = "irc.local"
+  channel = "#a\\u0000b"
+  [[gateway.inout]]
+  account = "irc.libera"
+  channel = "#c\\r\\nQUIT"
+`);
+    expect(problems).toEqual([
+      'gateway[0].inout[0].channel: "#a\\u0000b" is not an IRC channel (expected #name)',
+      'gateway[0].inout[1].channel: "#c\\r\\nQUIT" is not an IRC channel (expected #name)',
+    ]);
+  });
+
   it('exposes the problems as data too', () => {
     try {
       parseConfig(`[general]\nbogus = 1\n`, { env: {} });
