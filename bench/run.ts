@@ -1,7 +1,7 @@
 /**
  * `npm run bench` (after `npm run build`): runs the scenario modules and writes
  * bench/results/latest.json and bench/results/latest.md. `npm run bench -- irc` runs only the
- * named scenarios. Add a scenario by adding one line to SCENARIOS.
+ * named scenarios and writes bench/results/latest-irc.{json,md}, leaving the full results alone. Add a scenario by adding one line to SCENARIOS.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -54,15 +54,17 @@ async function main(): Promise<number> {
     cpuModel: os.cpus()[0]?.model ?? 'unknown',
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
   };
+  // A run of some scenarios must not replace the full results with a part of them.
+  const base = selected.length === SCENARIOS.length ? 'latest' : `latest-${selected.map((s) => s.name).join('-')}`;
   mkdirSync(RESULTS_DIR, { recursive: true });
   writeFileSync(
-    path.join(RESULTS_DIR, 'latest.json'),
+    path.join(RESULTS_DIR, `${base}.json`),
     `${JSON.stringify({ environment, sections, failures }, null, 2)}\n`,
   );
   const markdown = toMarkdown(sections, environment, failures);
-  writeFileSync(path.join(RESULTS_DIR, 'latest.md'), markdown);
+  writeFileSync(path.join(RESULTS_DIR, `${base}.md`), markdown);
   process.stdout.write(
-    `\n${markdown}\nbench: wrote ${path.relative(process.cwd(), RESULTS_DIR)}/latest.{json,md}\n`,
+    `\n${markdown}\nbench: wrote ${path.relative(process.cwd(), RESULTS_DIR)}/${base}.{json,md}\n`,
   );
   return failures.length === 0 ? 0 : 1;
 }
