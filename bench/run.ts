@@ -55,7 +55,8 @@ async function main(): Promise<number> {
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
   };
   // A run of some scenarios must not replace the full results with a part of them.
-  const base = selected.length === SCENARIOS.length ? 'latest' : `latest-${selected.map((s) => s.name).join('-')}`;
+  const base =
+    selected.length === SCENARIOS.length ? 'latest' : `latest-${selected.map((s) => s.name).join('-')}`;
   mkdirSync(RESULTS_DIR, { recursive: true });
   writeFileSync(
     path.join(RESULTS_DIR, `${base}.json`),
