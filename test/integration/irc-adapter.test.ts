@@ -135,4 +135,23 @@ describe('IRC adapter against ngircd: relaying', () => {
       '[kosmi] <bob> b (cut)',
     ]);
   });
+
+  it('warns with the number of lines it could not send when stopped with lines still queued', async () => {
+    const { h, human, channel } = await setup({ flood_burst: 4, flood_rate: 0.05 });
+    const body = Array.from({ length: 12 }, (_, i) => `line${i}`).join('\n');
+    const sent = h.adapter.send(outbound(channel, body));
+    await human.waitForMessage((m) => m.text.endsWith('line0'));
+    await h.adapter.stop(200);
+    await sent; // started before the stop: the adapter owned it
+    const warn = h
+      .logText()
+      .split('\n')
+      .filter((l) => l.includes('shutting down with unsent IRC lines'))
+      .map((l) => JSON.parse(l) as { level: number; undeliveredLines: number });
+    expect(warn).toHaveLength(1);
+    expect(warn[0]?.level).toBe(40);
+    // flood_burst (4) lines at most left before the stop (0.05 lines/s adds none); lines written
+    // but not yet confirmed by the server count as not sent too.
+    expect(warn[0]?.undeliveredLines).toBeGreaterThanOrEqual(12 - 4);
+  });
 });

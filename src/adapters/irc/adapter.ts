@@ -109,6 +109,10 @@ export class IrcAdapter extends BaseAdapter {
     await this.connection?.quit('kosmi-relay shutting down', Math.max(0, deadline - Date.now()));
     await this.loop;
     this.queue.detach('stopped');
+    // detach() resolved half-sent messages and moved their rest to the replay list: nothing will
+    // send those lines now, so say how many are lost (issue 2 §3: nothing is dropped silently).
+    const undeliveredLines = this.queue.pendingLines;
+    if (undeliveredLines > 0) this.log.warn({ undeliveredLines }, 'shutting down with unsent IRC lines');
     this.setStatus('disconnected', 'stopped');
   }
 

@@ -63,6 +63,11 @@ export class SendQueue {
     private readonly maxLineBytes: number = 512,
   ) {}
 
+  /** Lines not yet written: waiting messages' remaining lines plus lines waiting to be sent again. */
+  get pendingLines(): number {
+    return this.items.reduce((sum, item) => sum + item.lines.length - item.next, 0) + this.replay.length;
+  }
+
   /** Messages waiting plus lines waiting to be sent again. */
   get depth(): number {
     return this.items.length + this.replay.length;
