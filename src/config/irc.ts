@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { commonAccountShape, regexString } from './common.js';
 
+/**
+ * A value that goes into an IRC line as it is (USER, PASS, AUTHENTICATE, PRIVMSG NickServ, the cut
+ * marker): NUL, CR or LF would end the line and start another command (RFC 1459 §2.3.1).
+ */
+const lineSafe = z.string().regex(/^[^\0\r\n]*$/, 'must not contain NUL, CR or LF (they would end the IRC line)');
+
 /** [irc.NAME] (issue 2 §2, §4). Defaults live here so the schema is the one source. */
 export const ircAccountSchema = z
   .object({
@@ -9,11 +15,11 @@ export const ircAccountSchema = z
     tls: z.boolean().default(false),
     tls_verify: z.boolean().default(true),
     nick: z.string().regex(/^[A-Za-z[\]\\`_^{|}][A-Za-z0-9[\]\\`_^{|}-]{0,29}$/, 'not a valid IRC nick'),
-    realname: z.string().default('kosmi-relay'),
-    password: z.string().optional(),
-    sasl_account: z.string().optional(),
-    sasl_password: z.string().optional(),
-    nickserv_password: z.string().optional(),
+    realname: lineSafe.default('kosmi-relay'),
+    password: lineSafe.optional(),
+    sasl_account: lineSafe.optional(),
+    sasl_password: lineSafe.optional(),
+    nickserv_password: lineSafe.optional(),
     ignore_nicks: z.array(regexString).default([]),
     ignore_messages: z.array(regexString).default([]),
 
@@ -30,7 +36,7 @@ export const ircAccountSchema = z
     /** Most lines one relayed message may become (after splitting); the rest is cut. */
     max_lines_per_message: z.number().int().positive().default(8),
     /** Appended to the last line when a message was cut. */
-    cut_marker: z.string().max(40).default(' [...]'),
+    cut_marker: lineSafe.pipe(z.string().max(40)).default(' [...]'),
     /**
      * Bytes of a whole line as the server relays it (":nick!user@host PRIVMSG #chan :text\r\n").
      * 512 is RFC 1459 §2.3; lower it for a network that truncates earlier.

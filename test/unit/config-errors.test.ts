@@ -153,6 +153,23 @@ name = "g"
     ]);
   });
 
+  it('refuses NUL, CR and LF in IRC values that go onto the wire as they are', () => {
+    const problems = problemsOf(`${ACCOUNTS.replace('nick = "relay"', 'nick = "relay"\nrealname = "x\\r\\nQUIT :bye"\nnickserv_password = "a\\u0000b"')}
+[[gateway]]
+name = "g"
+  [[gateway.inout]]
+  account = "irc.local"
+  channel = "#a"
+  [[gateway.inout]]
+  account = "irc.libera"
+  channel = "#a"
+`);
+    expect(problems).toEqual([
+      'irc.local.realname: must not contain NUL, CR or LF (they would end the IRC line)',
+      'irc.local.nickserv_password: must not contain NUL, CR or LF (they would end the IRC line)',
+    ]);
+  });
+
   it('exposes the problems as data too', () => {
     try {
       parseConfig(`[general]\nbogus = 1\n`, { env: {} });
