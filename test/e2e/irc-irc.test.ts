@@ -3,6 +3,7 @@ import { removeDir, startDaemon, type Daemon } from '../helpers/daemon.js';
 import { connectIrcClient, type TestIrcClient } from '../helpers/irc-client.js';
 import { startNgircd, type NgircdServer } from '../helpers/ngircd.js';
 import { uniqueName } from '../helpers/ports.js';
+import { startTcpGate, type TcpGate } from '../helpers/tcp-gate.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 /**
@@ -12,6 +13,8 @@ import { waitFor } from '../helpers/wait-for.js';
 describe('e2e: IRC <-> IRC through the daemon', () => {
   let serverA: NgircdServer;
   let serverB: NgircdServer;
+  /** The relay reaches server B through this, so the outage test decides when it may come back. */
+  let gateB: TcpGate;
   let daemon: Daemon;
   let alice: TestIrcClient;
   let bob: TestIrcClient;
@@ -24,6 +27,7 @@ describe('e2e: IRC <-> IRC through the daemon', () => {
     [serverA, serverB] = await Promise.all([startNgircd(), startNgircd()]);
     alice = await connectIrcClient({ port: serverA.port, nick: uniqueName('alice'), channels: [channel] });
     bob = await connectIrcClient({ port: serverB.port, nick: uniqueName('bob'), channels: [channel] });
+    gateB = await startTcpGate(serverB.port);
     daemon = startDaemon({
       config: `
 [general]
@@ -35,7 +39,7 @@ server = "127.0.0.1:${serverA.port}"
 nick = "${relayA}"
 
 [irc.b]
-server = "127.0.0.1:${serverB.port}"
+server = "127.0.0.1:${gateB.port}"
 nick = "${relayB}"
 
 [[gateway]]
@@ -58,6 +62,7 @@ name = "e2e"
     await bob?.quit();
     await serverA?.stop();
     await serverB?.stop();
+    await gateB?.close();
     if (daemon !== undefined) removeDir(daemon.dir);
     expect(code).toBe(0);
   });
@@ -112,8 +117,12 @@ name = "e2e"
     await daemon.waitForLog((l) => l.account === 'irc.b' && l.msg === 'disconnected');
     const outage = Array.from({ length: 12 }, (_, i) => `during outage ${i + 1}`);
     for (const text of outage) await alice.say(channel, text);
+    // The relay may reach server B again only once bob is back in the channel, or bob would miss
+    // lines delivered before his rejoin (a race with the relay's reconnect delay otherwise).
+    gateB.open = false;
     await serverB.start();
     bob = await connectIrcClient({ port: serverB.port, nick: bob.nick, channels: [channel] });
+    gateB.open = true;
     await waitFor(() => fromRelayB().length >= outage.length, {
       what: 'the outage lines',
       timeoutMs: 30_000,
