@@ -20,26 +20,77 @@ export default tseslint.config(
     // Layer rules (house style): the core knows no protocol, no adapter, no auth.
     files: ['src/core/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [
-        { group: ['**/adapters/irc/**', '**/adapters/kosmi/**', '**/adapters/matrix/**', '**/auth/**'], message: 'core/ knows no protocol' },
-        { group: ['irc-framework', 'matrix-bot-sdk', 'graphql-ws', 'graphql', 'ws', 'playwright-core'], message: 'core/ imports no protocol library' },
-      ] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/adapters/irc/**', '**/adapters/kosmi/**', '**/adapters/matrix/**', '**/auth/**'],
+              message: 'core/ knows no protocol',
+            },
+            {
+              group: ['irc-framework', 'matrix-bot-sdk', 'graphql-ws', 'graphql', 'ws', 'playwright-core'],
+              message: 'core/ imports no protocol library',
+            },
+          ],
+        },
+      ],
     },
   },
   {
     files: ['src/adapters/irc/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/adapters/kosmi/**', '**/adapters/matrix/**'], message: 'an adapter never imports another adapter' }] }] },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/adapters/kosmi/**', '**/adapters/matrix/**'],
+              message: 'an adapter never imports another adapter',
+            },
+          ],
+        },
+      ],
+    },
   },
   {
     files: ['src/adapters/kosmi/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/adapters/irc/**', '**/adapters/matrix/**'], message: 'an adapter never imports another adapter' }] }] },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/adapters/irc/**', '**/adapters/matrix/**'],
+              message: 'an adapter never imports another adapter',
+            },
+          ],
+        },
+      ],
+    },
   },
   {
     files: ['src/adapters/matrix/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/adapters/irc/**', '**/adapters/kosmi/**'], message: 'an adapter never imports another adapter' }] }] },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/adapters/irc/**', '**/adapters/kosmi/**'],
+              message: 'an adapter never imports another adapter',
+            },
+          ],
+        },
+      ],
+    },
   },
   {
     files: ['test/**/*.ts', 'bench/**/*.ts'],
-    rules: { 'no-console': 'off', '@typescript-eslint/no-unsafe-assignment': 'off', '@typescript-eslint/no-unsafe-member-access': 'off' },
+    rules: {
+      'no-console': 'off',
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+    },
   },
 );

@@ -39,7 +39,9 @@ export function ensureDataDir(dir: string): void {
     accessSync(dir, constants.W_OK | constants.X_OK);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    throw new StartupError(`data dir ${dir} is not usable (${code}): make it a directory the relay can write to, or set general.data_dir`);
+    throw new StartupError(
+      `data dir ${dir} is not usable (${code}): make it a directory the relay can write to, or set general.data_dir`,
+    );
   }
 }
 
@@ -55,7 +57,8 @@ export function createApp(config: RelayConfig, deps: AppDeps): App {
 
   const channelsOf = (accountId: string): string[] => {
     const channels = new Set<string>();
-    for (const gateway of config.gateways) for (const e of gateway.endpoints) if (e.account === accountId) channels.add(e.channel);
+    for (const gateway of config.gateways)
+      for (const e of gateway.endpoints) if (e.account === accountId) channels.add(e.channel);
     return [...channels];
   };
 
@@ -100,7 +103,11 @@ export function createApp(config: RelayConfig, deps: AppDeps): App {
           config.general.http_listen,
           {
             accounts: () =>
-              [...adapters.values()].map((a) => ({ account: a.account, status: a.status(), queueDepth: activeRouter.queueDepth(a.account) })),
+              [...adapters.values()].map((a) => ({
+                account: a.account,
+                status: a.status(),
+                queueDepth: activeRouter.queueDepth(a.account),
+              })),
             queues: () => activeRouter.queueStats(),
             counters: () => activeRouter.counters,
           },
@@ -122,7 +129,11 @@ export function createApp(config: RelayConfig, deps: AppDeps): App {
         const remaining = Math.max(500, deadline - Date.now() - 250);
         await Promise.all(
           [...adapters.values()].map((adapter) =>
-            adapter.stop(remaining).catch((error: unknown) => log.warn({ err: error, account: adapter.account }, 'adapter stop failed')),
+            adapter
+              .stop(remaining)
+              .catch((error: unknown) =>
+                log.warn({ err: error, account: adapter.account }, 'adapter stop failed'),
+              ),
           ),
         );
         await health?.close();

@@ -49,7 +49,11 @@ async function main(argv: string[]): Promise<number> {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { config: { type: 'string', short: 'c' }, account: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        config: { type: 'string', short: 'c' },
+        account: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
     });
   } catch (error) {
     err(`${(error as Error).message}\n${USAGE}`);
@@ -60,7 +64,10 @@ async function main(argv: string[]): Promise<number> {
     return EXIT_OK;
   }
   const command = parsed.positionals[0] ?? 'run';
-  if (!['run', 'check-config', 'kosmi-login', 'token-status'].includes(command) || parsed.positionals.length > 1) {
+  if (
+    !['run', 'check-config', 'kosmi-login', 'token-status'].includes(command) ||
+    parsed.positionals.length > 1
+  ) {
     err(`unknown command: ${parsed.positionals.join(' ')}\n${USAGE}`);
     return EXIT_CONFIG;
   }
@@ -91,7 +98,9 @@ async function main(argv: string[]): Promise<number> {
     case 'kosmi-login':
     case 'token-status': {
       const cli = (await import(KOSMI_CLI_MODULE)) as KosmiCli;
-      return command === 'kosmi-login' ? cli.runKosmiLogin(config, parsed.values.account, logger) : cli.runTokenStatus(config, out);
+      return command === 'kosmi-login'
+        ? cli.runKosmiLogin(config, parsed.values.account, logger)
+        : cli.runTokenStatus(config, out);
     }
     default:
       return runDaemon(config, logger);

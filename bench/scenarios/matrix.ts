@@ -54,7 +54,8 @@ async function startRig(): Promise<Rig> {
   hs.createRoom({ creator: carol, alias });
   const matrixArrivals: { body: string; at: number }[] = [];
   hs.state.onAppend.push((event) => {
-    if (event.sender === matrixRelay && typeof event.content.body === 'string') matrixArrivals.push({ body: event.content.body, at: now() });
+    if (event.sender === matrixRelay && typeof event.content.body === 'string')
+      matrixArrivals.push({ body: event.content.body, at: now() });
   });
   const human = await connectIrcClient({ port: ngircd.port, nick: uniqueName('human'), channels: [channel] });
   const startedAt = now();
@@ -99,11 +100,24 @@ name = "bench"
     await stop();
     throw new Error(`no line relayed within ${STARTUP_TIMEOUT_MS} ms of start:\n${output}`);
   }
-  for (let count = matrixArrivals.length, since = now(); now() - since < QUIET_MS; ) {
+  for (let count = matrixArrivals.length, since = now(); now() - since < QUIET_MS;) {
     await sleep(50);
     if (matrixArrivals.length !== count) [count, since] = [matrixArrivals.length, now()];
   }
-  return { ngircd, hs, daemon, human, channel, alias, ircRelay, matrixRelay, carol, matrixArrivals, startupMs, stop };
+  return {
+    ngircd,
+    hs,
+    daemon,
+    human,
+    channel,
+    alias,
+    ircRelay,
+    matrixRelay,
+    carol,
+    matrixArrivals,
+    startupMs,
+    stop,
+  };
 }
 
 type Direction = 'irc->matrix' | 'matrix->irc';
@@ -116,7 +130,13 @@ interface StreamResult {
   readonly firstSentAt: number;
 }
 
-async function stream(rig: Rig, direction: Direction, count: number, rate: number, during?: () => void): Promise<StreamResult> {
+async function stream(
+  rig: Rig,
+  direction: Direction,
+  count: number,
+  rate: number,
+  during?: () => void,
+): Promise<StreamResult> {
   const runId = uniqueName('s');
   const pattern = new RegExp(`${runId} (\\d+)$`);
   const sendTimes = new Map<number, number>();
@@ -127,7 +147,8 @@ async function stream(rig: Rig, direction: Direction, count: number, rate: numbe
     const due = rate === Infinity ? count : Math.min(count, Math.floor(((now() - start) * rate) / 1000) + 1);
     for (; sent < due; sent++) {
       sendTimes.set(sent, now());
-      if (direction === 'irc->matrix') void rig.human.say(rig.channel, `${runId} ${sent}`).catch(() => undefined);
+      if (direction === 'irc->matrix')
+        void rig.human.say(rig.channel, `${runId} ${sent}`).catch(() => undefined);
       else rig.hs.text(rig.carol, rig.alias, `${runId} ${sent}`);
     }
     if (hook !== undefined && now() - start >= INVALIDATE_AT_MS) {
@@ -141,7 +162,9 @@ async function stream(rig: Rig, direction: Direction, count: number, rate: numbe
     const source =
       direction === 'irc->matrix'
         ? rig.matrixArrivals.map((a) => ({ text: a.body, at: a.at }))
-        : rig.human.messages.filter((m) => m.nick === rig.ircRelay).map((m) => ({ text: m.text, at: m.receivedAt }));
+        : rig.human.messages
+            .filter((m) => m.nick === rig.ircRelay)
+            .map((m) => ({ text: m.text, at: m.receivedAt }));
     return source.flatMap((m) => {
       const match = pattern.exec(m.text);
       return match === null ? [] : [{ seq: Number(match[1]), at: m.at }];
@@ -157,7 +180,10 @@ async function stream(rig: Rig, direction: Direction, count: number, rate: numbe
 }
 
 function summarize(label: string, result: StreamResult): BenchRow {
-  const samples = result.received.map((r) => ({ seq: r.seq, latencyMs: r.at - (result.sendTimes.get(r.seq) ?? r.at) }));
+  const samples = result.received.map((r) => ({
+    seq: r.seq,
+    latencyMs: r.at - (result.sendTimes.get(r.seq) ?? r.at),
+  }));
   return summarizeStream(label, result.sent, samples);
 }
 
@@ -165,10 +191,18 @@ export async function run(): Promise<BenchSection> {
   const rig = await startRig();
   const rows: BenchRow[] = [];
   try {
-    rows.push({ scenario: 'process start -> first line relayed IRC -> Matrix', 'time ms': round(rig.startupMs, 0) });
+    rows.push({
+      scenario: 'process start -> first line relayed IRC -> Matrix',
+      'time ms': round(rig.startupMs, 0),
+    });
     for (const direction of ['irc->matrix', 'matrix->irc'] as const) {
       for (const rate of RATES_PER_SECOND) {
-        rows.push(summarize(`${direction} ${rate} msg/s x ${STREAM_SECONDS} s`, await stream(rig, direction, rate * STREAM_SECONDS, rate)));
+        rows.push(
+          summarize(
+            `${direction} ${rate} msg/s x ${STREAM_SECONDS} s`,
+            await stream(rig, direction, rate * STREAM_SECONDS, rate),
+          ),
+        );
       }
       const burst = await stream(rig, direction, BURST_LINES, Infinity);
       rows.push({
@@ -188,7 +222,10 @@ export async function run(): Promise<BenchSection> {
       'time ms': firstAfter === undefined ? null : round(firstAfter - invalidatedAt, 0),
       logins: rig.hs.auth.counters.loginAttempts - loginsBefore,
     });
-    rows.push({ scenario: 'peak RSS of the daemon (MiB)', 'peak RSS MiB': await peakRssMiB(rig.daemon.process.pid) });
+    rows.push({
+      scenario: 'peak RSS of the daemon (MiB)',
+      'peak RSS MiB': await peakRssMiB(rig.daemon.process.pid),
+    });
   } finally {
     await rig.stop();
   }
@@ -198,8 +235,8 @@ export async function run(): Promise<BenchSection> {
       'The built daemon between ngircd and the Matrix homeserver emulator (test/helpers/matrix-homeserver) on loopback; one gateway.',
     rows,
     notes: [
-      'irc->matrix: from the IRC user writing PRIVMSG until the emulator stores the relay\'s m.room.message (one PUT per message, in order).',
-      'matrix->irc: from the emulator storing the Matrix user\'s message until the IRC user reads the relayed line (the relay\'s /sync long-poll wakes at once).',
+      "irc->matrix: from the IRC user writing PRIVMSG until the emulator stores the relay's m.room.message (one PUT per message, in order).",
+      "matrix->irc: from the emulator storing the Matrix user's message until the IRC user reads the relayed line (the relay's /sync long-poll wakes at once).",
       'The emulator runs in the bench process, so its own work is part of every figure; a real homeserver adds its latency and rate limits.',
       'Token revoked: the access token is invalidated mid-stream (M_UNKNOWN_TOKEN); "time ms" is from the revocation to the next message on Matrix, "logins" the password logins it took.',
       'No matterbridge anchor: its Matrix bridge logs in once at start and never again (its issues #284, #1839, #1969), so the revocation row would lose everything after it.',

@@ -10,7 +10,9 @@ export function checkChannel(protocol: Protocol, channel: string): string | unde
       // RFC 2812 §1.3: '#', '&', '+' or '!' prefix; no space, comma, BEL; and no control character
       // at all, since the name goes into JOIN and PRIVMSG lines as it is.
       // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
-      return /^[#&+!][^\s,\x00-\x1f\x7f]{1,199}$/.test(channel) ? undefined : `${JSON.stringify(channel)} is not an IRC channel (expected #name)`;
+      return /^[#&+!][^\s,\x00-\x1f\x7f]{1,199}$/.test(channel)
+        ? undefined
+        : `${JSON.stringify(channel)} is not an IRC channel (expected #name)`;
     case 'matrix':
       // eslint-disable-next-line no-control-regex -- control characters are refused in room ids too
       return /^[!#][^:\s\x00-\x1f]+:[^\s\x00-\x1f]+$/.test(channel)

@@ -16,6 +16,9 @@ export const regexString = z.string().superRefine((value, ctx) => {
   try {
     new RegExp(value);
   } catch (error) {
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `not a valid regular expression: ${(error as Error).message}` });
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom,
+      message: `not a valid regular expression: ${(error as Error).message}`,
+    });
   }
 });

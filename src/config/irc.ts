@@ -5,7 +5,9 @@ import { commonAccountShape, regexString } from './common.js';
  * A value that goes into an IRC line as it is (USER, PASS, AUTHENTICATE, PRIVMSG NickServ, the cut
  * marker): NUL, CR or LF would end the line and start another command (RFC 1459 §2.3.1).
  */
-const lineSafe = z.string().regex(/^[^\0\r\n]*$/, 'must not contain NUL, CR or LF (they would end the IRC line)');
+const lineSafe = z
+  .string()
+  .regex(/^[^\0\r\n]*$/, 'must not contain NUL, CR or LF (they would end the IRC line)');
 
 /** [irc.NAME] (issue 2 §2, §4). Defaults live here so the schema is the one source. */
 export const ircAccountSchema = z

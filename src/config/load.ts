@@ -43,7 +43,10 @@ export function loadConfig(configPath: string, options: LoadOptions = {}): Relay
   try {
     text = readFileSync(configPath, 'utf8');
   } catch (error) {
-    throw ConfigError.at('', `cannot read config file ${configPath}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    throw ConfigError.at(
+      '',
+      `cannot read config file ${configPath}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+    );
   }
   return parseConfig(text, { ...options, env, cwd, configPath });
 }
@@ -55,7 +58,11 @@ export function parseConfig(text: string, options: LoadOptions & { configPath?: 
   try {
     data = parseToml(text);
   } catch (error) {
-    if (error instanceof TomlError) throw ConfigError.at('', `TOML syntax error at line ${error.line}, column ${error.column}: ${firstLine(error.message)}`);
+    if (error instanceof TomlError)
+      throw ConfigError.at(
+        '',
+        `TOML syntax error at line ${error.line}, column ${error.column}: ${firstLine(error.message)}`,
+      );
     throw error;
   }
   const problems: Problem[] = [];
@@ -69,7 +76,10 @@ export function parseConfig(text: string, options: LoadOptions & { configPath?: 
   const accounts = collectAccounts(raw, problems);
   const gateways = collectGateways(raw, accounts, problems);
   // Empty variables count as unset, like RELAY_CONFIG above.
-  const dataDir = path.resolve(cwd, raw.general.data_dir ?? (env.RELAY_DATA_DIR || env.MATTERBRIDGE_DATA_DIR || './data'));
+  const dataDir = path.resolve(
+    cwd,
+    raw.general.data_dir ?? (env.RELAY_DATA_DIR || env.MATTERBRIDGE_DATA_DIR || './data'),
+  );
   checkTokenCaches(raw, dataDir, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -88,19 +98,28 @@ function firstLine(message: string): string {
 /** Replaces ${VAR} in every string; $${ is a literal "${". A missing variable names key and variable. */
 function substitute(value: unknown, at: (string | number)[], env: Env, problems: Problem[]): unknown {
   if (typeof value === 'string') {
-    return value.replace(/\$(\$)?\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (match, escaped: string | undefined, name: string) => {
-      if (escaped !== undefined) return match.slice(1);
-      const found = env[name];
-      if (found === undefined) {
-        problems.push({ path: formatPath(at), reason: `environment variable ${name} is not set (add it to .env or the environment)` });
-        return '';
-      }
-      return found;
-    });
+    return value.replace(
+      /\$(\$)?\{([A-Za-z_][A-Za-z0-9_]*)\}/g,
+      (match, escaped: string | undefined, name: string) => {
+        if (escaped !== undefined) return match.slice(1);
+        const found = env[name];
+        if (found === undefined) {
+          problems.push({
+            path: formatPath(at),
+            reason: `environment variable ${name} is not set (add it to .env or the environment)`,
+          });
+          return '';
+        }
+        return found;
+      },
+    );
   }
-  if (Array.isArray(value)) return value.map((item, index) => substitute(item, [...at, index], env, problems));
+  if (Array.isArray(value))
+    return value.map((item, index) => substitute(item, [...at, index], env, problems));
   if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, substitute(item, [...at, key], env, problems)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [key, substitute(item, [...at, key], env, problems)]),
+    );
   }
   return value;
 }
@@ -110,31 +129,54 @@ function describeIssue(issue: ZodIssue): Problem[] {
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((key) => ({ path: at === '' ? key : `${at}.${key}`, reason: 'unknown key' }));
   }
-  if (issue.code === 'invalid_type' && issue.received === 'undefined') return [{ path: at, reason: 'is required' }];
-  if (issue.code === 'invalid_type') return [{ path: at, reason: `expected ${issue.expected}, got ${issue.received}` }];
+  if (issue.code === 'invalid_type' && issue.received === 'undefined')
+    return [{ path: at, reason: 'is required' }];
+  if (issue.code === 'invalid_type')
+    return [{ path: at, reason: `expected ${issue.expected}, got ${issue.received}` }];
   return [{ path: at, reason: issue.message }];
 }
 
 function collectAccounts(raw: RawConfig, problems: Problem[]): Map<string, AccountConfig> {
   const all: AccountConfig[] = [
-    ...Object.entries(raw.irc).map(([name, settings]): AccountConfig => ({ protocol: 'irc', name, id: `irc.${name}`, settings })),
-    ...Object.entries(raw.kosmi).map(([name, settings]): AccountConfig => ({ protocol: 'kosmi', name, id: `kosmi.${name}`, settings })),
-    ...Object.entries(raw.matrix).map(([name, settings]): AccountConfig => ({ protocol: 'matrix', name, id: `matrix.${name}`, settings })),
+    ...Object.entries(raw.irc).map(([name, settings]): AccountConfig => ({
+      protocol: 'irc',
+      name,
+      id: `irc.${name}`,
+      settings,
+    })),
+    ...Object.entries(raw.kosmi).map(([name, settings]): AccountConfig => ({
+      protocol: 'kosmi',
+      name,
+      id: `kosmi.${name}`,
+      settings,
+    })),
+    ...Object.entries(raw.matrix).map(([name, settings]): AccountConfig => ({
+      protocol: 'matrix',
+      name,
+      id: `matrix.${name}`,
+      settings,
+    })),
   ];
   const accounts = new Map<string, AccountConfig>();
   for (const account of all) {
-    if (!/^[A-Za-z0-9_-]+$/.test(account.name)) problems.push({ path: account.id, reason: 'account names use letters, digits, "_" and "-"' });
+    if (!/^[A-Za-z0-9_-]+$/.test(account.name))
+      problems.push({ path: account.id, reason: 'account names use letters, digits, "_" and "-"' });
     accounts.set(account.id, account);
   }
   return accounts;
 }
 
-function collectGateways(raw: RawConfig, accounts: Map<string, AccountConfig>, problems: Problem[]): Gateway[] {
+function collectGateways(
+  raw: RawConfig,
+  accounts: Map<string, AccountConfig>,
+  problems: Problem[],
+): Gateway[] {
   const names = new Set<string>();
   const gateways: Gateway[] = [];
   raw.gateway.forEach((gateway, index) => {
     const at = `gateway[${index}]`;
-    if (names.has(gateway.name)) problems.push({ path: `${at}.name`, reason: `duplicate gateway name "${gateway.name}"` });
+    if (names.has(gateway.name))
+      problems.push({ path: `${at}.name`, reason: `duplicate gateway name "${gateway.name}"` });
     names.add(gateway.name);
     const endpoints: GatewayEndpoint[] = [];
     for (const direction of ['inout', 'in', 'out'] as const satisfies readonly Direction[]) {
@@ -143,13 +185,20 @@ function collectGateways(raw: RawConfig, accounts: Map<string, AccountConfig>, p
         const account = accounts.get(entry.account);
         if (account === undefined) {
           const known = [...accounts.keys()].join(', ') || 'none';
-          problems.push({ path: `${entryAt}.account`, reason: `no account "${entry.account}" (accounts: ${known})` });
+          problems.push({
+            path: `${entryAt}.account`,
+            reason: `no account "${entry.account}" (accounts: ${known})`,
+          });
           return;
         }
         const channelProblem = checkChannel(account.protocol, entry.channel);
-        if (channelProblem !== undefined) problems.push({ path: `${entryAt}.channel`, reason: channelProblem });
+        if (channelProblem !== undefined)
+          problems.push({ path: `${entryAt}.channel`, reason: channelProblem });
         if (endpoints.some((e) => e.account === entry.account && e.channel === entry.channel)) {
-          problems.push({ path: entryAt, reason: `${entry.account} ${entry.channel} is listed twice in this gateway` });
+          problems.push({
+            path: entryAt,
+            reason: `${entry.account} ${entry.channel} is listed twice in this gateway`,
+          });
         }
         endpoints.push({ account: entry.account, channel: entry.channel, direction });
       });
@@ -157,7 +206,8 @@ function collectGateways(raw: RawConfig, accounts: Map<string, AccountConfig>, p
     if (!gateway.enabled) return;
     // Count entries, not valid endpoints: an entry already reported (unknown account) must not
     // add a second, misleading problem.
-    if (gateway.inout.length + gateway.in.length + gateway.out.length < 2) problems.push({ path: at, reason: 'a gateway needs at least two entries to relay anything' });
+    if (gateway.inout.length + gateway.in.length + gateway.out.length < 2)
+      problems.push({ path: at, reason: 'a gateway needs at least two entries to relay anything' });
     gateways.push({ name: gateway.name, endpoints });
   });
   return gateways;
@@ -170,7 +220,10 @@ function checkTokenCaches(raw: RawConfig, dataDir: string, problems: Problem[]):
     const file = path.resolve(dataDir, settings.token_cache);
     const other = seen.get(file);
     if (other !== undefined) {
-      problems.push({ path: `kosmi.${name}.token_cache`, reason: `"${settings.token_cache}" is also the token_cache of kosmi.${other}` });
+      problems.push({
+        path: `kosmi.${name}.token_cache`,
+        reason: `"${settings.token_cache}" is also the token_cache of kosmi.${other}`,
+      });
     }
     seen.set(file, name);
   }

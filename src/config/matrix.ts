@@ -54,7 +54,11 @@ export const matrixAccountSchema = z
   .strict()
   .superRefine((value, ctx) => {
     if (value.password === undefined && value.access_token === undefined) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['password'], message: 'set password, access_token, or both' });
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['password'],
+        message: 'set password, access_token, or both',
+      });
     }
     if (/\/_matrix\/?/.test(value.homeserver)) {
       ctx.addIssue({

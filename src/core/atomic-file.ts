@@ -9,7 +9,11 @@ import path from 'node:path';
  * after it, for files that must survive a power loss (token caches, sessions). The one
  * implementation for the Kosmi token cache and the Matrix session and sync files.
  */
-export function writeFileAtomic(file: string, text: string, options: { mode: number; durable?: boolean }): void {
+export function writeFileAtomic(
+  file: string,
+  text: string,
+  options: { mode: number; durable?: boolean },
+): void {
   const dir = path.dirname(file);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);

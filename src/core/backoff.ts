@@ -39,7 +39,8 @@ export class Backoff {
 
   /** Call when a connection is lost; resets the counter if it had been stable. */
   disconnected(now: number = Date.now()): void {
-    if (this.connectedAt !== undefined && now - this.connectedAt >= this.options.stableAfterMs) this.attempt = 0;
+    if (this.connectedAt !== undefined && now - this.connectedAt >= this.options.stableAfterMs)
+      this.attempt = 0;
     this.connectedAt = undefined;
   }
 

@@ -16,24 +16,27 @@ const ZERO_WIDTH_SPACE = '\u200b';
  * {ACCOUNT}, {LABEL}, {GATEWAY}, {CHANNEL}. Unknown placeholders stay as written, so a typo shows.
  */
 export function renderNickFormat(format: string, fields: NickFormatFields): string {
-  return format.replace(/\{(NICK|NOPINGNICK|PROTOCOL|ACCOUNT|LABEL|GATEWAY|CHANNEL)\}/g, (_match, name: string) => {
-    switch (name) {
-      case 'NICK':
-        return fields.nick;
-      case 'NOPINGNICK':
-        return noPingNick(fields.nick);
-      case 'PROTOCOL':
-        return fields.protocol;
-      case 'ACCOUNT':
-        return fields.account;
-      case 'LABEL':
-        return fields.label;
-      case 'GATEWAY':
-        return fields.gateway;
-      default:
-        return fields.channel;
-    }
-  });
+  return format.replace(
+    /\{(NICK|NOPINGNICK|PROTOCOL|ACCOUNT|LABEL|GATEWAY|CHANNEL)\}/g,
+    (_match, name: string) => {
+      switch (name) {
+        case 'NICK':
+          return fields.nick;
+        case 'NOPINGNICK':
+          return noPingNick(fields.nick);
+        case 'PROTOCOL':
+          return fields.protocol;
+        case 'ACCOUNT':
+          return fields.account;
+        case 'LABEL':
+          return fields.label;
+        case 'GATEWAY':
+          return fields.gateway;
+        default:
+          return fields.channel;
+      }
+    },
+  );
 }
 
 /**

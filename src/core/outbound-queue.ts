@@ -63,7 +63,9 @@ export class OutboundQueue {
     if (this.pumping || this.abort.signal.aborted) return;
     this.pumping = true;
     this.pump()
-      .catch((error: unknown) => this.log.error({ err: error, channel: this.channel }, 'outbound queue stopped unexpectedly'))
+      .catch((error: unknown) =>
+        this.log.error({ err: error, channel: this.channel }, 'outbound queue stopped unexpectedly'),
+      )
       .finally(() => {
         this.pumping = false;
         // A reconnect can arrive while the pump is winding down (its kick() was ignored): look again.
@@ -85,7 +87,10 @@ export class OutboundQueue {
     this.abort.abort(new Error('queue closed'));
     this.flushDropLog();
     if (this.items.length > 0) {
-      this.log.warn({ channel: this.channel, undelivered: this.items.length }, 'shutting down with undelivered messages');
+      this.log.warn(
+        { channel: this.channel, undelivered: this.items.length },
+        'shutting down with undelivered messages',
+      );
     }
   }
 
@@ -118,7 +123,10 @@ export class OutboundQueue {
             continue;
           }
         }
-        this.log.warn({ channel: this.channel, id: head.message.id, err: error, retryInMs: retryDelay }, 'send failed, will retry');
+        this.log.warn(
+          { channel: this.channel, id: head.message.id, err: error, retryInMs: retryDelay },
+          'send failed, will retry',
+        );
         if (this.adapter.status().state !== 'connected') return;
         try {
           await sleep(retryDelay, this.abort.signal);

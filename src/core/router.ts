@@ -55,7 +55,8 @@ export class Router {
         for (const destination of gateway.endpoints) {
           if (destination.direction === 'in') continue;
           if (destination.account === source.account && destination.channel === source.channel) continue;
-          if (list.some((r) => r.account === destination.account && r.channel === destination.channel)) continue;
+          if (list.some((r) => r.account === destination.account && r.channel === destination.channel))
+            continue;
           list.push({ gateway: gateway.name, account: destination.account, channel: destination.channel });
         }
         this.routes.set(sourceKey, list);
@@ -81,7 +82,8 @@ export class Router {
       return;
     }
     const sourceKey = key(message.source.account, message.source.channel);
-    const routes = this.routes.get(sourceKey) ?? this.routes.get(this.folded.get(sourceKey.toLowerCase()) ?? '');
+    const routes =
+      this.routes.get(sourceKey) ?? this.routes.get(this.folded.get(sourceKey.toLowerCase()) ?? '');
     if (routes === undefined || routes.length === 0) {
       this.counters.unrouted += 1;
       this.log.debug({ id: message.id, account: message.source.account }, 'no gateway for this channel');
@@ -109,7 +111,12 @@ export class Router {
         ...(message.edited === true ? { edited: true } : {}),
         nick: message.sender.nick,
         prefix,
-        origin: { account: message.source.account, channel: message.source.channel, protocol, gateway: route.gateway },
+        origin: {
+          account: message.source.account,
+          channel: message.source.channel,
+          protocol,
+          gateway: route.gateway,
+        },
         channel: route.channel,
         timestamp: message.timestamp,
       };
@@ -137,7 +144,8 @@ export class Router {
   /** Queue depth per account (health endpoint). */
   queueDepth(account: string): number {
     let depth = 0;
-    for (const [queueKey, queue] of this.queues) if (queueKey.startsWith(`${account}\u0000`)) depth += queue.depth;
+    for (const [queueKey, queue] of this.queues)
+      if (queueKey.startsWith(`${account}\u0000`)) depth += queue.depth;
     return depth;
   }
 
@@ -156,7 +164,10 @@ export class Router {
     const settings = this.options.accounts.get(account);
     if (settings === undefined) return;
     const log = this.log.child({ account });
-    this.queues.set(queueKey, new OutboundQueue(settings.adapter, channel, settings.queueBounds, log, this.options.now));
+    this.queues.set(
+      queueKey,
+      new OutboundQueue(settings.adapter, channel, settings.queueBounds, log, this.options.now),
+    );
   }
 
   private kickAccount(account: string): void {

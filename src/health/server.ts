@@ -26,7 +26,11 @@ export function parseListen(listen: string): { host: string; port: number } {
  * connected, else 503 (issue 2 §6). GET /metrics: Prometheus text, built at scrape time from the
  * same source so nothing is counted twice.
  */
-export async function startHealthServer(listen: string, source: HealthSource, logger: Logger): Promise<HealthServer> {
+export async function startHealthServer(
+  listen: string,
+  source: HealthSource,
+  logger: Logger,
+): Promise<HealthServer> {
   const log = logger.child({ component: 'health' });
   const registry = new Registry();
   const state = new Gauge({
@@ -35,7 +39,8 @@ export async function startHealthServer(listen: string, source: HealthSource, lo
     labelNames: ['account'],
     registers: [registry],
     collect() {
-      for (const a of source.accounts()) this.set({ account: a.account }, a.status.state === 'connected' ? 1 : 0);
+      for (const a of source.accounts())
+        this.set({ account: a.account }, a.status.state === 'connected' ? 1 : 0);
     },
   });
   const depth = new Gauge({
@@ -59,7 +64,11 @@ export async function startHealthServer(listen: string, source: HealthSource, lo
     labelNames: ['account', 'channel'],
     registers: [registry],
   });
-  const received = new Counter({ name: 'relay_messages_received_total', help: 'messages read from all networks', registers: [registry] });
+  const received = new Counter({
+    name: 'relay_messages_received_total',
+    help: 'messages read from all networks',
+    registers: [registry],
+  });
   void state;
   void depth;
 
@@ -97,7 +106,9 @@ export async function startHealthServer(listen: string, source: HealthSource, lo
           ]),
         ),
       };
-      response.writeHead(healthy ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+      response
+        .writeHead(healthy ? 200 : 503, { 'content-type': 'application/json' })
+        .end(JSON.stringify(body));
       return;
     }
     if (path === '/metrics') {

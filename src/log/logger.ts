@@ -37,7 +37,10 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   };
   if (options.destination !== undefined) return pino(base, options.destination);
   if (options.pretty === true) {
-    return pino({ ...base, transport: { target: 'pino-pretty', options: { colorize: false, destination: 1 } } });
+    return pino({
+      ...base,
+      transport: { target: 'pino-pretty', options: { colorize: false, destination: 1 } },
+    });
   }
   return pino(base, pino.destination({ dest: 1, sync: true }));
 }

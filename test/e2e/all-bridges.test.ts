@@ -32,7 +32,11 @@ describe('e2e: Matrix <-> IRC <-> Kosmi in one gateway', () => {
   const ircTexts = (): string[] => alice.messages.filter((m) => m.nick === ircNick).map((m) => m.text);
 
   beforeAll(async () => {
-    [ngircd, hs, kosmi] = await Promise.all([startNgircd(), startHomeserver(), startKosmiEmulator({ rooms: [kosmiRoom] })]);
+    [ngircd, hs, kosmi] = await Promise.all([
+      startNgircd(),
+      startHomeserver(),
+      startKosmiEmulator({ rooms: [kosmiRoom] }),
+    ]);
     relayId = hs.registerUser(uniqueName('mrelay'), MATRIX_PASSWORD, 'Relay');
     carolId = hs.registerUser(uniqueName('carol'), 'carol-pw', 'Carol');
     hs.createRoom({ creator: carolId, alias });
@@ -77,10 +81,15 @@ name = "all"
     try {
       await alice.waitForLine((l) => l.startsWith(`:${ircNick}!`) && l.includes(' JOIN '), 20_000);
       await waitFor(() => hs.isJoined(relayId, alias), { timeoutMs: 20_000, what: 'Matrix relay joined' });
-      await waitFor(() => kosmi.listeners(kosmiRoom).length > 0, { timeoutMs: 20_000, what: 'Kosmi relay subscribed' });
+      await waitFor(() => kosmi.listeners(kosmiRoom).length > 0, {
+        timeoutMs: 20_000,
+        what: 'Kosmi relay subscribed',
+      });
       await daemon.waitForLog((l) => l.account === 'matrix.home' && l.msg === 'connected');
     } catch (error) {
-      throw new Error(`${(error as Error).message}\n--- daemon output ---\n${daemon.output().slice(-4000)}`, { cause: error });
+      throw new Error(`${(error as Error).message}\n--- daemon output ---\n${daemon.output().slice(-4000)}`, {
+        cause: error,
+      });
     }
   });
 
@@ -94,22 +103,39 @@ name = "all"
 
   it('relays each network to the two others, with the nick format and no echo', async () => {
     await alice.say(channel, 'hello from irc');
-    await waitFor(() => matrixBodies().includes(`[irc] <${alice.nick}> hello from irc`), { what: 'IRC -> Matrix' });
-    await waitFor(() => kosmiBodies().includes(`[irc] <${alice.nick}> hello from irc`), { what: 'IRC -> Kosmi' });
+    await waitFor(() => matrixBodies().includes(`[irc] <${alice.nick}> hello from irc`), {
+      what: 'IRC -> Matrix',
+    });
+    await waitFor(() => kosmiBodies().includes(`[irc] <${alice.nick}> hello from irc`), {
+      what: 'IRC -> Kosmi',
+    });
 
     hs.text(carolId, alias, 'hello from <matrix> & co');
-    await waitFor(() => ircTexts().includes('[matrix] <Carol> hello from <matrix> & co'), { what: 'Matrix -> IRC' });
-    await waitFor(() => kosmiBodies().includes('[matrix] <Carol> hello from <matrix> & co'), { what: 'Matrix -> Kosmi' });
+    await waitFor(() => ircTexts().includes('[matrix] <Carol> hello from <matrix> & co'), {
+      what: 'Matrix -> IRC',
+    });
+    await waitFor(() => kosmiBodies().includes('[matrix] <Carol> hello from <matrix> & co'), {
+      what: 'Matrix -> Kosmi',
+    });
 
     kosmi.postAs(kosmiRoom, 'dave', 'hello from kosmi');
-    await waitFor(() => ircTexts().some((t) => t.endsWith('hello from kosmi') && t.startsWith('[kosmi] <')), { what: 'Kosmi -> IRC' });
-    await waitFor(() => matrixBodies().some((b) => b.endsWith('hello from kosmi')), { what: 'Kosmi -> Matrix' });
-    const formatted = hs.messagesFrom(relayId, alias).find((c) => String(c.body).endsWith('hello from kosmi'));
+    await waitFor(() => ircTexts().some((t) => t.endsWith('hello from kosmi') && t.startsWith('[kosmi] <')), {
+      what: 'Kosmi -> IRC',
+    });
+    await waitFor(() => matrixBodies().some((b) => b.endsWith('hello from kosmi')), {
+      what: 'Kosmi -> Matrix',
+    });
+    const formatted = hs
+      .messagesFrom(relayId, alias)
+      .find((c) => String(c.body).endsWith('hello from kosmi'));
     expect(formatted?.formatted_body).toMatch(/^\[kosmi\] &lt;<strong>.+<\/strong>&gt; hello from kosmi$/);
 
     // Marker round so late echoes would have arrived, then count: each message exactly once per network.
     await alice.say(channel, 'marker');
-    await waitFor(() => matrixBodies().some((b) => b.endsWith('marker')) && kosmiBodies().some((b) => b.endsWith('marker')));
+    await waitFor(
+      () =>
+        matrixBodies().some((b) => b.endsWith('marker')) && kosmiBodies().some((b) => b.endsWith('marker')),
+    );
     expect(matrixBodies().filter((b) => b.includes('hello from')).length).toBe(2);
     expect(kosmiBodies().filter((b) => b.includes('hello from')).length).toBe(3); // dave's own + 2 relayed
     expect(ircTexts().filter((t) => t.includes('hello from')).length).toBe(2);
@@ -120,15 +146,26 @@ name = "all"
     hs.invalidateTokens(relayId, { softLogout: true });
     const lines = Array.from({ length: 20 }, (_, i) => `after revocation ${i + 1}`);
     for (const line of lines) await alice.say(channel, line);
-    await waitFor(() => matrixBodies().filter((b) => b.includes('after revocation')).length === 20, { timeoutMs: 30_000, what: '20 lines on Matrix' });
-    expect(matrixBodies().filter((b) => b.includes('after revocation'))).toEqual(lines.map((l) => `[irc] <${alice.nick}> ${l}`));
+    await waitFor(() => matrixBodies().filter((b) => b.includes('after revocation')).length === 20, {
+      timeoutMs: 30_000,
+      what: '20 lines on Matrix',
+    });
+    expect(matrixBodies().filter((b) => b.includes('after revocation'))).toEqual(
+      lines.map((l) => `[irc] <${alice.nick}> ${l}`),
+    );
     expect(hs.auth.counters.loginAttempts - loginsBefore).toBe(1);
-    await daemon.waitForLog((l) => l.msg === 'Matrix access token rejected (M_UNKNOWN_TOKEN), logging in again');
+    await daemon.waitForLog(
+      (l) => l.msg === 'Matrix access token rejected (M_UNKNOWN_TOKEN), logging in again',
+    );
 
     // And the Matrix side still reads: a message after the re-login reaches IRC and Kosmi.
     hs.text(carolId, alias, 'still relaying');
-    await waitFor(() => ircTexts().includes('[matrix] <Carol> still relaying'), { what: 'Matrix -> IRC after re-login' });
-    await waitFor(() => kosmiBodies().includes('[matrix] <Carol> still relaying'), { what: 'Matrix -> Kosmi after re-login' });
+    await waitFor(() => ircTexts().includes('[matrix] <Carol> still relaying'), {
+      what: 'Matrix -> IRC after re-login',
+    });
+    await waitFor(() => kosmiBodies().includes('[matrix] <Carol> still relaying'), {
+      what: 'Matrix -> Kosmi after re-login',
+    });
     expect(daemon.output()).not.toContain(MATRIX_PASSWORD);
   });
 
@@ -139,6 +176,8 @@ name = "all"
     await waitFor(() => ircTexts().includes('[matrix] <Carol> (edited) typo here'), { what: 'edit on IRC' });
     hs.reply(carolId, alias, original, 'answering myself');
     await waitFor(() => ircTexts().includes('[matrix] <Carol> answering myself'), { what: 'reply on IRC' });
-    await waitFor(() => kosmiBodies().some((b) => b.startsWith('[matrix] <Carol> answering myself')), { what: 'reply on Kosmi' });
+    await waitFor(() => kosmiBodies().some((b) => b.startsWith('[matrix] <Carol> answering myself')), {
+      what: 'reply on Kosmi',
+    });
   });
 });

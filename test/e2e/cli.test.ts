@@ -38,7 +38,10 @@ function write(name: string, text: string): string {
 describe('kosmi-relay CLI', () => {
   it('check-config lists accounts and gateways, never a secret, and exits 0', async () => {
     const file = write('valid.toml', VALID);
-    const result = await runCli(['check-config', '--config', file], { cwd: dir, env: { IRC_SASL_PASSWORD: 'sasl-secret-8086' } });
+    const result = await runCli(['check-config', '--config', file], {
+      cwd: dir,
+      env: { IRC_SASL_PASSWORD: 'sasl-secret-8086' },
+    });
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('irc.libera: irc.libera.chat:6697 as kosmirelay (tls)');
     expect(result.stdout).toContain('inout irc.local #movienight');
@@ -48,7 +51,10 @@ describe('kosmi-relay CLI', () => {
 
   it('reads the config from $RELAY_CONFIG when --config is absent', async () => {
     const file = write('from-env.toml', VALID);
-    const result = await runCli(['check-config'], { cwd: dir, env: { RELAY_CONFIG: file, IRC_SASL_PASSWORD: 'x1234' } });
+    const result = await runCli(['check-config'], {
+      cwd: dir,
+      env: { RELAY_CONFIG: file, IRC_SASL_PASSWORD: 'x1234' },
+    });
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`config OK: ${file}`);
   });
@@ -64,10 +70,15 @@ describe('kosmi-relay CLI', () => {
 
   it('exits 2 with the TOML path of the problem', async () => {
     const env = { IRC_SASL_PASSWORD: 'x1234' };
-    const badAccount = write('bad-account.toml', VALID.replace('account = "irc.local"', 'account = "irc.libra"'));
+    const badAccount = write(
+      'bad-account.toml',
+      VALID.replace('account = "irc.local"', 'account = "irc.libra"'),
+    );
     const first = await runCli(['check-config', '--config', badAccount], { cwd: dir, env });
     expect(first.code).toBe(2);
-    expect(first.stderr).toContain('gateway[0].inout[1].account: no account "irc.libra" (accounts: irc.libera, irc.local)');
+    expect(first.stderr).toContain(
+      'gateway[0].inout[1].account: no account "irc.libra" (accounts: irc.libera, irc.local)',
+    );
     const typo = write('typo.toml', VALID.replace('nick = "relay"', 'nick = "relay"\nnik = "typo"'));
     const second = await runCli(['check-config', '--config', typo], { cwd: dir, env });
     expect(second.code).toBe(2);
@@ -78,7 +89,9 @@ describe('kosmi-relay CLI', () => {
     const file = write('noenv.toml', VALID);
     const result = await runCli(['check-config', '--config', file], { cwd: dir });
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain('irc.libera.sasl_password: environment variable IRC_SASL_PASSWORD is not set');
+    expect(result.stderr).toContain(
+      'irc.libera.sasl_password: environment variable IRC_SASL_PASSWORD is not set',
+    );
   });
 
   it('exits 2 on an unknown command or a missing config file', async () => {
@@ -90,14 +103,20 @@ describe('kosmi-relay CLI', () => {
 
   it('exits 2 on a LOG_LEVEL that is not a level', async () => {
     const file = write('level.toml', VALID);
-    const result = await runCli(['--config', file], { cwd: dir, env: { IRC_SASL_PASSWORD: 'x1234', LOG_LEVEL: 'verbose' } });
+    const result = await runCli(['--config', file], {
+      cwd: dir,
+      env: { IRC_SASL_PASSWORD: 'x1234', LOG_LEVEL: 'verbose' },
+    });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('LOG_LEVEL: "verbose" is not a log level');
   });
 
   it('exits 1 with a clear error when the data dir cannot be used', async () => {
     write('a-file', 'not a directory');
-    const file = write('baddata.toml', VALID.replace('data_dir = "./data"', `data_dir = "${path.join(dir, 'a-file')}"`));
+    const file = write(
+      'baddata.toml',
+      VALID.replace('data_dir = "./data"', `data_dir = "${path.join(dir, 'a-file')}"`),
+    );
     const result = await runCli(['--config', file], { cwd: dir, env: { IRC_SASL_PASSWORD: 'x1234' } });
     expect(result.code).toBe(1);
     expect(result.stdout).toContain('is not usable');

@@ -81,7 +81,9 @@ name = "life2"
     const body = await waitFor(
       async () => {
         const response = await fetch(`http://127.0.0.1:${healthPort}/healthz`);
-        const json = (await response.json()) as { accounts: Record<string, { state: string; queue_depth: number }> };
+        const json = (await response.json()) as {
+          accounts: Record<string, { state: string; queue_depth: number }>;
+        };
         return json.accounts['irc.a']?.state === 'connected' && json.accounts['irc.b']?.state === 'connected'
           ? { status: response.status, json }
           : undefined;

@@ -60,7 +60,8 @@ name = "second"
   channel = "${two}"
 `,
     });
-    for (const nick of [relayA, relayB]) await inShared.waitForLine((l) => l.startsWith(`:${nick}!`) && l.includes(' JOIN '), 20_000);
+    for (const nick of [relayA, relayB])
+      await inShared.waitForLine((l) => l.startsWith(`:${nick}!`) && l.includes(' JOIN '), 20_000);
     await inOne.waitForLine((l) => l.startsWith(`:${relayC}!`) && l.includes(' JOIN '), 20_000);
     await inTwo.waitForLine((l) => l.startsWith(`:${relayC}!`) && l.includes(' JOIN '), 20_000);
   });

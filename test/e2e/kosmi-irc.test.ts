@@ -228,7 +228,9 @@ name = "movienight"
       }
       expect(Date.now() - startedAt).toBeGreaterThanOrEqual(35_000);
       const relayed = kosmiFromRelay().filter((b) => b.includes('> tick '));
-      expect(relayed.filter((b, i) => relayed.indexOf(b) === i)).toEqual(ticks.map((x) => `[irc] <${alice.nick}> ${x}`));
+      expect(relayed.filter((b, i) => relayed.indexOf(b) === i)).toEqual(
+        ticks.map((x) => `[irc] <${alice.nick}> ${x}`),
+      );
       // Renewed ahead of exp (a browser login each), switched seamlessly: never cut off at exp.
       expect(kosmi.logins.email).toBeGreaterThanOrEqual(logins + 1);
       expect(d.logs().some((l) => l.msg === 'reconnected with the renewed token')).toBe(true);

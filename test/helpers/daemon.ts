@@ -83,9 +83,11 @@ export function startDaemon(options: DaemonOptions): Daemon {
     output: () => text,
     logs: () => parsed,
     waitForLog: (predicate, timeoutMs = 20_000) =>
-      waitFor(() => parsed.find(predicate), { timeoutMs, what: 'a daemon log line' }).catch((error: Error) => {
-        throw new Error(`${error.message}\n--- daemon output ---\n${text.slice(-4000)}`);
-      }),
+      waitFor(() => parsed.find(predicate), { timeoutMs, what: 'a daemon log line' }).catch(
+        (error: Error) => {
+          throw new Error(`${error.message}\n--- daemon output ---\n${text.slice(-4000)}`);
+        },
+      ),
     async stop(signal = 'SIGTERM', timeoutMs = 15_000) {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);

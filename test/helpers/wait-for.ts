@@ -26,7 +26,10 @@ export async function waitFor<T>(
 
 /** Resolves with the first emitted value of `event` on an EventEmitter-like object, or rejects on timeout. */
 export function once<T = unknown>(
-  emitter: { once(event: string, listener: (value: T) => void): unknown; off?(event: string, listener: (value: T) => void): unknown },
+  emitter: {
+    once(event: string, listener: (value: T) => void): unknown;
+    off?(event: string, listener: (value: T) => void): unknown;
+  },
   event: string,
   timeoutMs = 15_000,
 ): Promise<T> {

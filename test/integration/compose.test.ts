@@ -35,7 +35,9 @@ const HAS_DOCKER_COMPOSE = hasDockerCompose();
 // scripts/test-all.sh installs docker-compose, so in CI its absence is a failure, not a skip.
 if (!HAS_DOCKER_COMPOSE && process.env.CI === 'true') {
   it('docker-compose is installed in CI', () => {
-    expect.fail('docker-compose is missing: scripts/test-all.sh should have installed it (apt-get install docker-compose)');
+    expect.fail(
+      'docker-compose is missing: scripts/test-all.sh should have installed it (apt-get install docker-compose)',
+    );
   });
 }
 
@@ -100,8 +102,14 @@ describe('Dockerfile', () => {
   const runtime = instructions.slice(instructions.map((l) => l.startsWith('FROM ')).lastIndexOf(true));
 
   it('builds on node:24-bookworm-slim with Debian chromium and the browser path set', () => {
-    expect(instructions.filter((l) => l.startsWith('FROM ')).every((l) => /^FROM node:24-bookworm-slim\b/.test(l))).toBe(true);
-    expect(runtime.some((l) => /^RUN .*apt-get install -y --no-install-recommends chromium\b.*rm -rf \/var\/lib\/apt\/lists/.test(l))).toBe(true);
+    expect(
+      instructions.filter((l) => l.startsWith('FROM ')).every((l) => /^FROM node:24-bookworm-slim\b/.test(l)),
+    ).toBe(true);
+    expect(
+      runtime.some((l) =>
+        /^RUN .*apt-get install -y --no-install-recommends chromium\b.*rm -rf \/var\/lib\/apt\/lists/.test(l),
+      ),
+    ).toBe(true);
     expect(runtime.some((l) => /^ENV .*CHROMIUM_PATH=\/usr\/bin\/chromium\b/.test(l))).toBe(true);
   });
 
@@ -118,10 +126,14 @@ describe('Dockerfile', () => {
   });
 
   it('puts kosmi-relay on the PATH, pointing at the package bin, which has a shebang', () => {
-    const pkg = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+    const pkg = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as {
+      bin: Record<string, string>;
+    };
     expect(pkg.bin['kosmi-relay']).toBe('dist/main.js');
     expect(runtime.some((l) => l.includes('ln -s /app/dist/main.js /usr/local/bin/kosmi-relay'))).toBe(true);
-    expect(readFileSync(path.join(REPO, 'src/main.ts'), 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+    expect(readFileSync(path.join(REPO, 'src/main.ts'), 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(
+      true,
+    );
   });
 
   it('keeps secrets and local state out of the build context', () => {

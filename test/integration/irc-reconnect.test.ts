@@ -98,7 +98,9 @@ describe('IRC adapter against ngircd: connection supervision', () => {
     await watcher.say(channel, 'from a human');
     const heard = await h.waitForMessage((m) => m.text === 'from a human');
     expect(heard.sender.nick).toBe(watcher.nick);
-    expect(h.received.filter((m) => m.text.includes('from alt') || m.text.includes('after regain'))).toEqual([]);
+    expect(h.received.filter((m) => m.text.includes('from alt') || m.text.includes('after regain'))).toEqual(
+      [],
+    );
   });
 
   it('rejoins after a kick', async () => {

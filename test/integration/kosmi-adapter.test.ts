@@ -368,7 +368,11 @@ describe('kosmi adapter against the emulator', () => {
     await connected(adapter, t.emulator);
     // Bounded check: no renewal login for the next 6 s (the old code logged in again every 2 s).
     await expect(
-      waitFor(() => t.emulator.logins.anon > 1, { timeoutMs: 6_000, intervalMs: 100, what: 'a renewal login' }),
+      waitFor(() => t.emulator.logins.anon > 1, {
+        timeoutMs: 6_000,
+        intervalMs: 100,
+        what: 'a renewal login',
+      }),
     ).rejects.toThrow(/timed out after 6000 ms waiting for a renewal login/);
     expect(
       t.log.lines.filter((l) => String(l.msg).includes('already inside its renewal window')),

@@ -94,7 +94,7 @@ describe('browser login with Debian Chromium against the emulated web app', () =
     await expectNoChromiumLeft(launched.at(-1));
   });
 
-  it('a page whose own anonymous login is slower than 5 s: still the user\'s token, never the late anonymous one', async () => {
+  it("a page whose own anonymous login is slower than 5 s: still the user's token, never the late anonymous one", async () => {
     emulator.setAnonLoginDelayMs(6_000);
     emulator.setLoginDelayMs(2_000);
     try {
@@ -113,7 +113,9 @@ describe('browser login with Debian Chromium against the emulated web app', () =
     try {
       const error = await login({ timeoutMs: 3_000 }).run.catch((e: unknown) => e);
       expect(error).toBeInstanceOf(LoginFailedError);
-      expect((error as Error).message).toMatch(/no anonymous token in localStorage within the 3s login timeout/);
+      expect((error as Error).message).toMatch(
+        /no anonymous token in localStorage within the 3s login timeout/,
+      );
       await expectNoChromiumLeft(launched.at(-1));
     } finally {
       emulator.setAnonLoginDelayMs(0);

@@ -12,7 +12,9 @@ describe('Matrix adapter against the homeserver emulator', () => {
     expect(fx.hs.isJoined(fx.relayUserId, fx.alias)).toBe(true);
 
     fx.hs.text(fx.aliceId, fx.alias, 'hello from matrix');
-    const got = await waitFor(() => relay.received.find((m) => m.text === 'hello from matrix'), { what: 'inbound' });
+    const got = await waitFor(() => relay.received.find((m) => m.text === 'hello from matrix'), {
+      what: 'inbound',
+    });
     expect(got.sender.nick).toBe('Alice Liddell');
     expect(got.sender.userId).toBe(fx.aliceId);
     expect(got.source).toEqual({ account: 'matrix.test', channel: fx.alias });

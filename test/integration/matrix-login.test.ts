@@ -9,7 +9,8 @@ describe('Matrix login and the persisted session', () => {
   let fx: MatrixFixture;
   afterEach(async () => fx.close());
 
-  const stored = (): Record<string, unknown> => JSON.parse(readFileSync(sessionFile(fx.dataDir, 'matrix.test'), 'utf8')) as Record<string, unknown>;
+  const stored = (): Record<string, unknown> =>
+    JSON.parse(readFileSync(sessionFile(fx.dataDir, 'matrix.test'), 'utf8')) as Record<string, unknown>;
 
   it('password only: logs in once, asks for a refresh token, persists the session 0600', async () => {
     fx = await MatrixFixture.create();
@@ -81,15 +82,27 @@ describe('Matrix login and the persisted session', () => {
     fx = await MatrixFixture.create();
     const relay = fx.adapter(fx.settings({ password: 'not-the-password', failed_retry_seconds: 1 }));
     await relay.adapter.start();
-    const failed = await waitFor(() => (relay.adapter.status().state === 'failed' ? relay.adapter.status() : undefined));
-    expect(failed.reason).toMatch(/login as @.* was rejected \(M_FORBIDDEN.*check password in \[matrix\.test\]/);
+    const failed = await waitFor(() =>
+      relay.adapter.status().state === 'failed' ? relay.adapter.status() : undefined,
+    );
+    expect(failed.reason).toMatch(
+      /login as @.* was rejected \(M_FORBIDDEN.*check password in \[matrix\.test\]/,
+    );
     // The first attempt, then one after failed_retry_seconds (1 s), then one 2 s later: never a burst.
-    await waitFor(() => fx.hs.auth.counters.loginAttempts >= 2, { timeoutMs: 10_000, what: 'second login attempt' });
+    await waitFor(() => fx.hs.auth.counters.loginAttempts >= 2, {
+      timeoutMs: 10_000,
+      what: 'second login attempt',
+    });
     expect(relay.adapter.status().state).toBe('failed');
     // Fixing the password on the server side heals it at the next slow retry.
     fx.hs.setPassword(fx.relayUserId, 'not-the-password');
-    await waitFor(() => relay.adapter.status().state === 'connected', { timeoutMs: 10_000, what: 'healed after the password matched' });
-    const attempts = fx.hs.requests.filter((r) => r.path === '/_matrix/client/v3/login' && r.method === 'POST').map((r) => r.at);
+    await waitFor(() => relay.adapter.status().state === 'connected', {
+      timeoutMs: 10_000,
+      what: 'healed after the password matched',
+    });
+    const attempts = fx.hs.requests
+      .filter((r) => r.path === '/_matrix/client/v3/login' && r.method === 'POST')
+      .map((r) => r.at);
     expect(attempts).toHaveLength(3);
     expect((attempts[1] ?? 0) - (attempts[0] ?? 0)).toBeGreaterThanOrEqual(900);
     expect((attempts[2] ?? 0) - (attempts[1] ?? 0)).toBeGreaterThanOrEqual(1_900);
@@ -101,7 +114,9 @@ describe('Matrix login and the persisted session', () => {
     fx.hs.invalidateTokens(fx.relayUserId);
     const relay = fx.adapter(fx.settings({ password: undefined, access_token: token }));
     await relay.adapter.start();
-    const failed = await waitFor(() => (relay.adapter.status().state === 'failed' ? relay.adapter.status() : undefined));
+    const failed = await waitFor(() =>
+      relay.adapter.status().state === 'failed' ? relay.adapter.status() : undefined,
+    );
     expect(failed.reason).toMatch(/no password is configured: put a new access_token into \[matrix\.test\]/);
     expect(fx.hs.auth.counters.loginAttempts).toBe(0);
   });
@@ -115,6 +130,7 @@ describe('Matrix login and the persisted session', () => {
     await waitFor(() => fx.hs.auth.counters.loginsOk === 2, { what: 'second login' });
     const log = fx.rawLog.join('');
     expect(log).not.toContain(RELAY_PASSWORD);
-    for (const secret of [...fx.hs.state.accessTokens.keys(), ...fx.hs.state.refreshTokens.keys()]) expect(log).not.toContain(secret);
+    for (const secret of [...fx.hs.state.accessTokens.keys(), ...fx.hs.state.refreshTokens.keys()])
+      expect(log).not.toContain(secret);
   });
 });

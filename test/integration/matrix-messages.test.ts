@@ -19,7 +19,12 @@ describe('Matrix rooms and messages', () => {
   it('to Matrix: plain body with the prefix, HTML-escaped formatted_body with the nick in bold, emote, notice', async () => {
     fx = await MatrixFixture.create();
     const relay = await fx.started(fx.adapter(fx.settings()));
-    await relay.adapter.send(outbound(fx.alias, '<script>alert("x")</script> & <b>bold</b>\nsecond line', { nick: '<evil>', prefix: '[irc] <<evil>> ' }));
+    await relay.adapter.send(
+      outbound(fx.alias, '<script>alert("x")</script> & <b>bold</b>\nsecond line', {
+        nick: '<evil>',
+        prefix: '[irc] <<evil>> ',
+      }),
+    );
     await relay.adapter.send(outbound(fx.alias, 'waves', { kind: 'action' }));
     await relay.adapter.send(outbound(fx.alias, 'server notice', { kind: 'notice' }));
     await relay.adapter.send(outbound(fx.alias, 'zero width', { nick: 'bob', prefix: '<b\u200bob> ' }));
@@ -40,7 +45,9 @@ describe('Matrix rooms and messages', () => {
     fx = await MatrixFixture.create();
     const relay = await fx.started(fx.adapter(fx.settings({ html: false })));
     await relay.adapter.send(outbound(fx.alias, 'plain <please>'));
-    expect(fx.hs.messagesFrom(fx.relayUserId, fx.alias)).toEqual([{ msgtype: 'm.text', body: '[irc] <bob> plain <please>' }]);
+    expect(fx.hs.messagesFrom(fx.relayUserId, fx.alias)).toEqual([
+      { msgtype: 'm.text', body: '[irc] <bob> plain <please>' },
+    ]);
   });
 
   it('from Matrix: display names, emotes, notices, replies without fallback, media links; no echo, no redactions', async () => {
@@ -65,7 +72,9 @@ describe('Matrix rooms and messages', () => {
       ['notice', 'Alice Liddell', 'bot notice'],
       ['text', carol.slice(1, carol.indexOf(':')), 'my answer'],
     ]);
-    expect(summary[4]?.[2]).toMatch(/^cat picture\.png http:\/\/127\.0\.0\.1:\d+\/_matrix\/media\/v3\/download\/localhost\/[A-Za-z0-9_-]+\/cat%20picture\.png$/);
+    expect(summary[4]?.[2]).toMatch(
+      /^cat picture\.png http:\/\/127\.0\.0\.1:\d+\/_matrix\/media\/v3\/download\/localhost\/[A-Za-z0-9_-]+\/cat%20picture\.png$/,
+    );
     expect(summary.slice(5)).toEqual([['text', 'Alice in Wonderland', 'after rename']]);
     expect(got.some((m) => m.text.includes('must not come back'))).toBe(false);
 
@@ -106,9 +115,15 @@ describe('Matrix rooms and messages', () => {
     expect(warnings[0]?.level).toBe(40);
 
     // A room that is encrypted from the start is reported when joined.
-    const secret = fx.hs.createRoom({ creator: fx.aliceId, alias: `#secret${Date.now().toString(36)}:localhost`, encrypted: true });
+    const secret = fx.hs.createRoom({
+      creator: fx.aliceId,
+      alias: `#secret${Date.now().toString(36)}:localhost`,
+      encrypted: true,
+    });
     await fx.started(fx.adapter(fx.settings(), { account: 'matrix.second', channels: [secret] }));
-    await waitFor(() => fx.logged(/\[matrix\.second\] has encryption = false/).length === 1, { what: 'warning at join' });
+    await waitFor(() => fx.logged(/\[matrix\.second\] has encryption = false/).length === 1, {
+      what: 'warning at join',
+    });
     // Each account warns about its own gateway rooms only, once.
     expect(fx.logged(/has encryption = false/)).toHaveLength(2);
   });
@@ -121,16 +136,24 @@ describe('Matrix rooms and messages', () => {
     fx.hs.text(fx.aliceId, privateRoom, 'said before the relay was invited');
     const relay = fx.adapter(fx.settings(), { channels: [fx.alias, privateAlias] });
     await fx.started(relay);
-    await waitFor(() => fx.logged('cannot join Matrix room: invite the relay account or fix the channel in the gateway').length === 1);
+    await waitFor(
+      () =>
+        fx.logged('cannot join Matrix room: invite the relay account or fix the channel in the gateway')
+          .length === 1,
+    );
     fx.hs.invite(fx.aliceId, otherRoom, fx.relayUserId);
     fx.hs.invite(fx.aliceId, privateRoom, fx.relayUserId);
     await waitFor(() => fx.hs.isJoined(fx.relayUserId, privateRoom), { what: 'joined after the invite' });
     expect(fx.hs.isJoined(fx.relayUserId, otherRoom)).toBe(false);
     expect(fx.logged('ignoring invite to a room that is in no gateway')).toHaveLength(1);
     fx.hs.text(fx.aliceId, privateRoom, 'in the private room');
-    await waitFor(() => relay.received.find((m) => m.text === 'in the private room' && m.source.channel === privateAlias));
+    await waitFor(() =>
+      relay.received.find((m) => m.text === 'in the private room' && m.source.channel === privateAlias),
+    );
     // The room's history from before the relay joined is not relayed.
-    expect(relay.received.filter((m) => m.source.channel === privateAlias).map((m) => m.text)).toEqual(['in the private room']);
+    expect(relay.received.filter((m) => m.source.channel === privateAlias).map((m) => m.text)).toEqual([
+      'in the private room',
+    ]);
   });
 
   it('never relays history from before the first start; after a restart relays what is younger than the max age', async () => {

@@ -14,7 +14,12 @@ describe('Matrix token renewal and error handling', () => {
 
   /** The core's per-destination queue, kicked on `connected` as the Router does. */
   const queueFor = (relay: RelayHarness, channel: string): OutboundQueue => {
-    const queue = new OutboundQueue(relay.adapter, channel, { maxMessages: 1_000, maxAgeMs: 600_000 }, pino({ level: 'silent' }));
+    const queue = new OutboundQueue(
+      relay.adapter,
+      channel,
+      { maxMessages: 1_000, maxAgeMs: 600_000 },
+      pino({ level: 'silent' }),
+    );
     relay.adapter.on('status', (status) => {
       if (status.state === 'connected') queue.kick();
     });
@@ -30,7 +35,8 @@ describe('Matrix token renewal and error handling', () => {
       const loginsBefore = fx.hs.auth.counters.loginAttempts;
       let sends = 0;
       fx.hs.beforeRequest.push((method, path) => {
-        if (method === 'PUT' && path.includes('/send/') && ++sends === 20) fx.hs.invalidateTokens(fx.relayUserId, { softLogout });
+        if (method === 'PUT' && path.includes('/send/') && ++sends === 20)
+          fx.hs.invalidateTokens(fx.relayUserId, { softLogout });
       });
       const queue = queueFor(relay, fx.alias);
       const expected = Array.from({ length: 50 }, (_, i) => `burst line ${i + 1}`);
@@ -41,7 +47,9 @@ describe('Matrix token renewal and error handling', () => {
       expect(fx.logged('Matrix access token rejected (M_UNKNOWN_TOKEN), logging in again')).toHaveLength(1);
       // The sync loop carries on with the new token and the room is joined again.
       fx.hs.text(fx.aliceId, fx.alias, 'after the re-login');
-      await waitFor(() => relay.received.find((m) => m.text === 'after the re-login'), { what: 'inbound after re-login' });
+      await waitFor(() => relay.received.find((m) => m.text === 'after the re-login'), {
+        what: 'inbound after re-login',
+      });
       queue.close();
     });
   }
@@ -54,11 +62,16 @@ describe('Matrix token renewal and error handling', () => {
     expect(fx.hs.auth.counters.loginAttempts).toBe(1);
     expect(fx.hs.requests.filter((r) => r.status === 401)).toHaveLength(0);
     // The rotated tokens reach the session file (the server counts a refresh before our client has its answer).
-    await waitFor(() => {
-      const persisted = JSON.parse(readFileSync(sessionFile(fx.dataDir, 'matrix.test'), 'utf8')) as { refresh_token: string };
-      const refresh = fx.hs.state.refreshTokens.get(persisted.refresh_token);
-      return refresh !== undefined && !refresh.used && !refresh.revoked;
-    }, { what: 'the current refresh token persisted' });
+    await waitFor(
+      () => {
+        const persisted = JSON.parse(readFileSync(sessionFile(fx.dataDir, 'matrix.test'), 'utf8')) as {
+          refresh_token: string;
+        };
+        const refresh = fx.hs.state.refreshTokens.get(persisted.refresh_token);
+        return refresh !== undefined && !refresh.used && !refresh.revoked;
+      },
+      { what: 'the current refresh token persisted' },
+    );
     await relay.adapter.send(outbound(fx.alias, 'still here'));
     expect(bodies()).toEqual(['[irc] <bob> still here']);
     fx.hs.text(fx.aliceId, fx.alias, 'with a refreshed token');
@@ -90,7 +103,9 @@ describe('Matrix token renewal and error handling', () => {
     const relay = await fx.started(fx.adapter(fx.settings()));
     await waitFor(() => fx.hs.auth.counters.loginsOk >= 2, { what: 'fallback login', timeoutMs: 10_000 });
     expect(fx.logged('Matrix token refresh failed, logging in with the password')).toHaveLength(1);
-    expect(fx.hs.auth.loginDeviceIds[1]).toBe(fx.hs.auth.loginDeviceIds[0] ?? fx.hs.devices(fx.relayUserId)[0]);
+    expect(fx.hs.auth.loginDeviceIds[1]).toBe(
+      fx.hs.auth.loginDeviceIds[0] ?? fx.hs.devices(fx.relayUserId)[0],
+    );
     expect(fx.hs.devices(fx.relayUserId)).toHaveLength(1);
     await relay.adapter.send(outbound(fx.alias, 'after fallback'));
     expect(bodies()).toEqual(['[irc] <bob> after fallback']);
@@ -124,13 +139,23 @@ describe('Matrix token renewal and error handling', () => {
     const relay = await fx.started(fx.adapter(fx.settings()));
     const queue = queueFor(relay, fx.alias);
     fx.hs.failWith(502, { forMs: 1_500, html: true });
-    await waitFor(() => relay.adapter.status().state === 'disconnected', { what: 'disconnected during the outage' });
+    await waitFor(() => relay.adapter.status().state === 'disconnected', {
+      what: 'disconnected during the outage',
+    });
     for (let i = 1; i <= 5; i++) queue.enqueue(outbound(fx.alias, `during outage ${i}`));
     fx.hs.text(fx.aliceId, fx.alias, 'said during the outage');
-    await waitFor(() => relay.adapter.status().state === 'connected', { what: 'connected again', timeoutMs: 15_000 });
-    await waitFor(() => queue.depth === 0 && bodies().length === 5, { what: 'queued sends delivered', timeoutMs: 15_000 });
+    await waitFor(() => relay.adapter.status().state === 'connected', {
+      what: 'connected again',
+      timeoutMs: 15_000,
+    });
+    await waitFor(() => queue.depth === 0 && bodies().length === 5, {
+      what: 'queued sends delivered',
+      timeoutMs: 15_000,
+    });
     expect(bodies()).toEqual([1, 2, 3, 4, 5].map((i) => `[irc] <bob> during outage ${i}`));
-    await waitFor(() => relay.received.find((m) => m.text === 'said during the outage'), { what: 'inbound after outage' });
+    await waitFor(() => relay.received.find((m) => m.text === 'said during the outage'), {
+      what: 'inbound after outage',
+    });
     expect(fx.hs.auth.counters.loginAttempts).toBe(1);
     queue.close();
   });
@@ -138,7 +163,10 @@ describe('Matrix token renewal and error handling', () => {
   it('M_FORBIDDEN on send is an error for that room, not retried, no login', async () => {
     fx = await MatrixFixture.create();
     const relay = await fx.started(fx.adapter(fx.settings()));
-    fx.hs.failWithError(403, 'M_FORBIDDEN', 'You do not have permission to post here', { path: /\/send\//, times: 1 });
+    fx.hs.failWithError(403, 'M_FORBIDDEN', 'You do not have permission to post here', {
+      path: /\/send\//,
+      times: 1,
+    });
     const error = await relay.adapter.send(outbound(fx.alias, 'refused')).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DeliveryError);
     expect((error as DeliveryError).retryable).toBe(false);

@@ -63,7 +63,10 @@ describe('createApp', () => {
   it('wires adapters from the gateways, relays, and reports health', async () => {
     const dataDir = path.join(tempDir(), 'data');
     const made = new Map<string, FakeAdapter>();
-    const app = createApp(config(dataDir), { logger: pino({ level: 'silent' }), createAdapter: fakeFactory(made) });
+    const app = createApp(config(dataDir), {
+      logger: pino({ level: 'silent' }),
+      createAdapter: fakeFactory(made),
+    });
     apps.push(app);
     await app.start();
     expect(statSync(dataDir).mode & 0o777).toBe(0o700);
@@ -81,9 +84,16 @@ describe('createApp', () => {
     made.get('irc.b')?.receive('#y', 'while down');
     const degraded = await fetch(`http://127.0.0.1:${port}/healthz`);
     expect(degraded.status).toBe(503);
-    const body = (await degraded.json()) as { status: string; accounts: Record<string, { state: string; since: string; reason?: string; queue_depth: number }> };
+    const body = (await degraded.json()) as {
+      status: string;
+      accounts: Record<string, { state: string; since: string; reason?: string; queue_depth: number }>;
+    };
     expect(body.status).toBe('degraded');
-    expect(body.accounts['irc.a']).toMatchObject({ state: 'disconnected', reason: 'server went away', queue_depth: 1 });
+    expect(body.accounts['irc.a']).toMatchObject({
+      state: 'disconnected',
+      reason: 'server went away',
+      queue_depth: 1,
+    });
     expect(Number.isNaN(Date.parse(body.accounts['irc.a']?.since ?? ''))).toBe(false);
 
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
@@ -93,7 +103,10 @@ describe('createApp', () => {
 
   it('flushes queued messages on stop when the destination comes back before the deadline', async () => {
     const made = new Map<string, FakeAdapter>();
-    const app = createApp(config(tempDir()), { logger: pino({ level: 'silent' }), createAdapter: fakeFactory(made) });
+    const app = createApp(config(tempDir()), {
+      logger: pino({ level: 'silent' }),
+      createAdapter: fakeFactory(made),
+    });
     await app.start();
     const a = made.get('irc.a');
     a?.disconnect();

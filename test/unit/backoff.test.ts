@@ -6,7 +6,9 @@ describe('Backoff', () => {
     const low = new Backoff({ initialMs: 100, maxMs: 1_000, stableAfterMs: 10_000, random: () => 0 });
     expect([low.next(), low.next(), low.next(), low.next(), low.next()]).toEqual([50, 100, 200, 400, 500]);
     const high = new Backoff({ initialMs: 100, maxMs: 1_000, stableAfterMs: 10_000, random: () => 1 });
-    expect([high.next(), high.next(), high.next(), high.next(), high.next()]).toEqual([100, 200, 400, 800, 1000]);
+    expect([high.next(), high.next(), high.next(), high.next(), high.next()]).toEqual([
+      100, 200, 400, 800, 1000,
+    ]);
   });
 
   it('resets after a stable connection but not after a short one', () => {

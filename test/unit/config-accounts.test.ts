@@ -38,9 +38,12 @@ name = "g"
 }
 
 describe('channel forms per protocol', () => {
-  it.each(['#movienight', '#a', '&local', '#with.dots-and_under', '#ünïcode'])('IRC accepts %s', (channel) => {
-    expect(() => parse(gatewayWith('irc.local', channel).replace('"#chat"', '"#other"'))).not.toThrow();
-  });
+  it.each(['#movienight', '#a', '&local', '#with.dots-and_under', '#ünïcode'])(
+    'IRC accepts %s',
+    (channel) => {
+      expect(() => parse(gatewayWith('irc.local', channel).replace('"#chat"', '"#other"'))).not.toThrow();
+    },
+  );
 
   it.each(['movienight', '#two words', '#a,#b', '@room', '#'])('IRC rejects "%s"', (channel) => {
     expect(problemsOf(gatewayWith('irc.local', channel))).toEqual([
@@ -48,15 +51,21 @@ describe('channel forms per protocol', () => {
     ]);
   });
 
-  it.each(['!abcdef:example.org', '#movienight:example.org', '#room:matrix.example.org:8448'])('Matrix accepts %s', (channel) => {
-    expect(() => parse(gatewayWith('matrix.home', channel))).not.toThrow();
-  });
+  it.each(['!abcdef:example.org', '#movienight:example.org', '#room:matrix.example.org:8448'])(
+    'Matrix accepts %s',
+    (channel) => {
+      expect(() => parse(gatewayWith('matrix.home', channel))).not.toThrow();
+    },
+  );
 
-  it.each(['#movienight', '!abcdef', '@user:example.org', 'movienight:example.org'])('Matrix rejects "%s"', (channel) => {
-    expect(problemsOf(gatewayWith('matrix.home', channel))).toEqual([
-      `gateway[0].inout[1].channel: "${channel}" is not a Matrix room (expected !id:server or #alias:server)`,
-    ]);
-  });
+  it.each(['#movienight', '!abcdef', '@user:example.org', 'movienight:example.org'])(
+    'Matrix rejects "%s"',
+    (channel) => {
+      expect(problemsOf(gatewayWith('matrix.home', channel))).toEqual([
+        `gateway[0].inout[1].channel: "${channel}" is not a Matrix room (expected !id:server or #alias:server)`,
+      ]);
+    },
+  );
 
   it.each([
     ['@movienight', '@movienight'],
@@ -78,8 +87,12 @@ describe('channel forms per protocol', () => {
 
 describe('IRC accounts', () => {
   it('pairs sasl_account and sasl_password', () => {
-    expect(problemsOf(`${IRC}sasl_account = "relay"\n`)).toEqual(['irc.local.sasl_password: sasl_account and sasl_password go together']);
-    expect(problemsOf(`${IRC}sasl_password = "pw"\n`)).toEqual(['irc.local.sasl_account: sasl_account and sasl_password go together']);
+    expect(problemsOf(`${IRC}sasl_account = "relay"\n`)).toEqual([
+      'irc.local.sasl_password: sasl_account and sasl_password go together',
+    ]);
+    expect(problemsOf(`${IRC}sasl_password = "pw"\n`)).toEqual([
+      'irc.local.sasl_account: sasl_account and sasl_password go together',
+    ]);
   });
 
   it('rejects a nick IRC would refuse', () => {
@@ -96,19 +109,25 @@ describe('Kosmi accounts', () => {
       'kosmi.main.email: set both email and password for an email login, or neither for an anonymous one',
     ]);
     const anonymous = parse(KOSMI).accounts.get('kosmi.main');
-    expect(anonymous?.settings).toMatchObject({ token_cache: 'kosmi_token_cache.json', refresh_before_days: 7 });
+    expect(anonymous?.settings).toMatchObject({
+      token_cache: 'kosmi_token_cache.json',
+      refresh_before_days: 7,
+    });
     expect(anonymous?.settings).not.toHaveProperty('email');
     const withEmail = parse(`${KOSMI}email = "\${KOSMI_EMAIL}"\npassword = "\${KOSMI_PASSWORD}"\n`, {
       KOSMI_EMAIL: 'a@example.org',
       KOSMI_PASSWORD: 'pw',
     });
-    expect(withEmail.accounts.get('kosmi.main')?.settings).toMatchObject({ email: 'a@example.org', password: 'pw' });
+    expect(withEmail.accounts.get('kosmi.main')?.settings).toMatchObject({
+      email: 'a@example.org',
+      password: 'pw',
+    });
   });
 
   it('rejects two accounts sharing a token_cache, including the default one', () => {
-    expect(problemsOf(`[kosmi.a]\ntoken_cache = "shared.json"\n[kosmi.b]\ntoken_cache = "shared.json"\n`)).toEqual([
-      'kosmi.b.token_cache: "shared.json" is also the token_cache of kosmi.a',
-    ]);
+    expect(
+      problemsOf(`[kosmi.a]\ntoken_cache = "shared.json"\n[kosmi.b]\ntoken_cache = "shared.json"\n`),
+    ).toEqual(['kosmi.b.token_cache: "shared.json" is also the token_cache of kosmi.a']);
     expect(problemsOf(`[kosmi.a]\n[kosmi.b]\n`)).toEqual([
       'kosmi.b.token_cache: "kosmi_token_cache.json" is also the token_cache of kosmi.a',
     ]);
@@ -119,7 +138,9 @@ describe('Kosmi accounts', () => {
     const problems = problemsOf(`[kosmi.a]\n[kosmi.b]\ntoken_cache = "./kosmi_token_cache.json"\n`);
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(/^kosmi\.b\.token_cache: .* is also the token_cache of kosmi\.a$/);
-    expect(problemsOf(`[kosmi.a]\n[kosmi.b]\ntoken_cache = "/srv/relay/data/kosmi_token_cache.json"\n`)).toHaveLength(1);
+    expect(
+      problemsOf(`[kosmi.a]\n[kosmi.b]\ntoken_cache = "/srv/relay/data/kosmi_token_cache.json"\n`),
+    ).toHaveLength(1);
   });
 
   it('needs URLs for web_url, api_url and ws_url', () => {
@@ -129,20 +150,27 @@ describe('Kosmi accounts', () => {
 
 describe('Matrix accounts', () => {
   it('needs a password, an access token or both', () => {
-    expect(problemsOf(MATRIX.replace('password = "pw"\n', ''))).toEqual(['matrix.home.password: set password, access_token, or both']);
+    expect(problemsOf(MATRIX.replace('password = "pw"\n', ''))).toEqual([
+      'matrix.home.password: set password, access_token, or both',
+    ]);
     expect(() => parse(MATRIX.replace('password = "pw"', 'access_token = "tok"'))).not.toThrow();
     expect(() => parse(`${MATRIX}access_token = "tok"\n`)).not.toThrow();
   });
 
   it('checks user_id and homeserver', () => {
-    expect(problemsOf(MATRIX.replace('@relay:example.org', 'relay'))).toEqual(['matrix.home.user_id: must look like @user:server']);
-    expect(problemsOf(MATRIX.replace('https://matrix.example.org', 'matrix.example.org'))[0]).toMatch(/^matrix\.home\.homeserver: /);
+    expect(problemsOf(MATRIX.replace('@relay:example.org', 'relay'))).toEqual([
+      'matrix.home.user_id: must look like @user:server',
+    ]);
+    expect(problemsOf(MATRIX.replace('https://matrix.example.org', 'matrix.example.org'))[0]).toMatch(
+      /^matrix\.home\.homeserver: /,
+    );
   });
 });
 
 describe('per-account overrides', () => {
   it('accepts label, remote_nick_format and queue bounds on every protocol', () => {
-    const overrides = 'label = "L"\nremote_nick_format = "<{NICK}> "\nqueue_max_messages = 10\nqueue_max_age_seconds = 60\n';
+    const overrides =
+      'label = "L"\nremote_nick_format = "<{NICK}> "\nqueue_max_messages = 10\nqueue_max_age_seconds = 60\n';
     const config = parse(`${IRC}${overrides}${KOSMI}${overrides}${MATRIX}${overrides}`);
     for (const id of ['irc.local', 'kosmi.main', 'matrix.home']) {
       expect(config.accounts.get(id)?.settings).toMatchObject({

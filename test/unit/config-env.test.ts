@@ -86,7 +86,11 @@ name = "\${ROOM}"
         { env: {} },
       ),
     );
-    expect(error.problems.map((p) => p.path)).toEqual(['irc.a.server', 'irc.a.ignore_nicks[1]', 'gateway[0].inout[0].channel']);
+    expect(error.problems.map((p) => p.path)).toEqual([
+      'irc.a.server',
+      'irc.a.ignore_nicks[1]',
+      'gateway[0].inout[0].channel',
+    ]);
     expect(error.message).toContain('gateway[0].inout[0].channel: environment variable CHAN is not set');
   });
 
@@ -106,14 +110,23 @@ describe('.env files', () => {
     const cwd = tempDir();
     const configDir = tempDir();
     writeFileSync(path.join(cwd, '.env'), 'IRC_SASL_PASSWORD=from-cwd\nEXTRA_NICK=fromcwd\n');
-    writeFileSync(path.join(configDir, '.env'), 'IRC_SASL_PASSWORD=from-config-dir\nLOCAL_NICK=fromconfigdir\nEXTRA_NICK=fromconfig\n');
+    writeFileSync(
+      path.join(configDir, '.env'),
+      'IRC_SASL_PASSWORD=from-config-dir\nLOCAL_NICK=fromconfigdir\nEXTRA_NICK=fromconfig\n',
+    );
     const configPath = path.join(configDir, 'relay.toml');
-    writeFileSync(configPath, `${SASL_ACCOUNT}\n[irc.local]\nserver = "127.0.0.1:6667"\nnick = "\${LOCAL_NICK}"\nrealname = "\${EXTRA_NICK}"\n`);
+    writeFileSync(
+      configPath,
+      `${SASL_ACCOUNT}\n[irc.local]\nserver = "127.0.0.1:6667"\nnick = "\${LOCAL_NICK}"\nrealname = "\${EXTRA_NICK}"\n`,
+    );
 
     // .env in the working directory is read first, and dotenv never overrides a value already set.
     const fromFiles = loadConfig(configPath, { env: {}, cwd });
     expect(saslPassword(fromFiles)).toBe('from-cwd');
-    expect(fromFiles.accounts.get('irc.local')?.settings).toMatchObject({ nick: 'fromconfigdir', realname: 'fromcwd' });
+    expect(fromFiles.accounts.get('irc.local')?.settings).toMatchObject({
+      nick: 'fromconfigdir',
+      realname: 'fromcwd',
+    });
 
     const env: Env = { IRC_SASL_PASSWORD: 'from-env' };
     const real = loadConfig(configPath, { env, cwd });
@@ -127,14 +140,18 @@ describe('.env files', () => {
     const configDir = tempDir();
     writeFileSync(path.join(configDir, '.env'), 'IRC_SASL_PASSWORD=beside-config\n');
     writeFileSync(path.join(configDir, 'relay.toml'), SASL_ACCOUNT);
-    expect(saslPassword(loadConfig(path.join(configDir, 'relay.toml'), { env: {}, cwd }))).toBe('beside-config');
+    expect(saslPassword(loadConfig(path.join(configDir, 'relay.toml'), { env: {}, cwd }))).toBe(
+      'beside-config',
+    );
   });
 
   it('still names the key and variable when no .env provides it', () => {
     const dir = tempDir();
     writeFileSync(path.join(dir, 'relay.toml'), SASL_ACCOUNT);
     const error = errorOf(() => loadConfig(path.join(dir, 'relay.toml'), { env: {}, cwd: dir }));
-    expect(error.message).toMatch(/^irc\.libera\.sasl_password: environment variable IRC_SASL_PASSWORD is not set/);
+    expect(error.message).toMatch(
+      /^irc\.libera\.sasl_password: environment variable IRC_SASL_PASSWORD is not set/,
+    );
   });
 
   it('gives a config error for a config file that cannot be read', () => {
@@ -147,7 +164,8 @@ describe('.env files', () => {
 
 describe('data_dir precedence', () => {
   const cwd = '/srv/relay';
-  const dataDir = (general: string, env: Env): string => parseConfig(`[general]\n${general}\n`, { env, cwd }).general.data_dir;
+  const dataDir = (general: string, env: Env): string =>
+    parseConfig(`[general]\n${general}\n`, { env, cwd }).general.data_dir;
   const allVars: Env = { RELAY_DATA_DIR: '/env/relay', MATTERBRIDGE_DATA_DIR: '/env/matterbridge' };
 
   it('general.data_dir > $RELAY_DATA_DIR > $MATTERBRIDGE_DATA_DIR > ./data', () => {
@@ -163,12 +181,16 @@ describe('data_dir precedence', () => {
   });
 
   it('treats an empty variable as unset (a copied .env.example with blank values)', () => {
-    expect(dataDir('', { RELAY_DATA_DIR: '', MATTERBRIDGE_DATA_DIR: '/env/matterbridge' })).toBe('/env/matterbridge');
+    expect(dataDir('', { RELAY_DATA_DIR: '', MATTERBRIDGE_DATA_DIR: '/env/matterbridge' })).toBe(
+      '/env/matterbridge',
+    );
     expect(dataDir('', { RELAY_DATA_DIR: '', MATTERBRIDGE_DATA_DIR: '' })).toBe('/srv/relay/data');
   });
 
   it('may itself come from a variable', () => {
-    expect(dataDir('data_dir = "${STATE}/relay"', { STATE: '/var/lib', RELAY_DATA_DIR: '/ignored' })).toBe('/var/lib/relay');
+    expect(dataDir('data_dir = "${STATE}/relay"', { STATE: '/var/lib', RELAY_DATA_DIR: '/ignored' })).toBe(
+      '/var/lib/relay',
+    );
   });
 
   it('rejects an empty general.data_dir', () => {

@@ -37,7 +37,9 @@ name = "movienight"
   account = "irc.libra"
   channel = "#movienight"
 `);
-    expect(problems).toEqual(['gateway[0].inout[1].account: no account "irc.libra" (accounts: irc.libera, irc.local)']);
+    expect(problems).toEqual([
+      'gateway[0].inout[1].account: no account "irc.libra" (accounts: irc.libera, irc.local)',
+    ]);
   });
 
   it('says "none" when no account is configured', () => {
@@ -97,15 +99,22 @@ nick = "kosmirelay"
 tls = "yes"
 `);
     expect(problems).toEqual(
-      expect.arrayContaining(['irc.libera.server: is required', 'irc.libera.tls: expected boolean, got string']),
+      expect.arrayContaining([
+        'irc.libera.server: is required',
+        'irc.libera.tls: expected boolean, got string',
+      ]),
     );
   });
 
   it('names a bad value inside [general]', () => {
-    expect(problemsOf(`[general]\nhttp_listen = "9090"\n`)).toEqual(['general.http_listen: must be "host:port"']);
+    expect(problemsOf(`[general]\nhttp_listen = "9090"\n`)).toEqual([
+      'general.http_listen: must be "host:port"',
+    ]);
     expect(problemsOf(`[general]\nlog_level = "loud"\n`)[0]).toMatch(/^general\.log_level: /);
     expect(problemsOf(`[general]\nqueue_max_messages = 0\n`)[0]).toMatch(/^general\.queue_max_messages: /);
-    expect(problemsOf(`[general]\nqueue_max_age_seconds = 1.5\n`)[0]).toMatch(/^general\.queue_max_age_seconds: /);
+    expect(problemsOf(`[general]\nqueue_max_age_seconds = 1.5\n`)[0]).toMatch(
+      /^general\.queue_max_age_seconds: /,
+    );
   });
 
   it('names a bad regex in an ignore list by its index', () => {
@@ -154,7 +163,8 @@ name = "g"
   });
 
   it('refuses NUL, CR and LF in IRC values that go onto the wire as they are', () => {
-    const problems = problemsOf(`${ACCOUNTS.replace('nick = "relay"', 'nick = "relay"\nrealname = "x\\r\\nQUIT :bye"\nnickserv_password = "a\\u0000b"')}
+    const problems =
+      problemsOf(`${ACCOUNTS.replace('nick = "relay"', 'nick = "relay"\nrealname = "x\\r\\nQUIT :bye"\nnickserv_password = "a\\u0000b"')}
 [[gateway]]
 name = "g"
   [[gateway.inout]]
@@ -236,12 +246,16 @@ name = "g"
   });
 
   it('needs a name and at least two entries in an enabled gateway', () => {
-    expect(problemsOf(`${ACCOUNTS}\n[[gateway]]\n  [[gateway.inout]]\n  account = "irc.local"\n  channel = "#a"\n`)).toEqual([
-      'gateway[0].name: is required',
-    ]);
-    expect(problemsOf(`${ACCOUNTS}\n[[gateway]]\nname = "g"\n  [[gateway.inout]]\n  account = "irc.local"\n  channel = "#a"\n`)).toEqual([
-      'gateway[0]: a gateway needs at least two entries to relay anything',
-    ]);
+    expect(
+      problemsOf(
+        `${ACCOUNTS}\n[[gateway]]\n  [[gateway.inout]]\n  account = "irc.local"\n  channel = "#a"\n`,
+      ),
+    ).toEqual(['gateway[0].name: is required']);
+    expect(
+      problemsOf(
+        `${ACCOUNTS}\n[[gateway]]\nname = "g"\n  [[gateway.inout]]\n  account = "irc.local"\n  channel = "#a"\n`,
+      ),
+    ).toEqual(['gateway[0]: a gateway needs at least two entries to relay anything']);
   });
 
   it('keeps in, out and inout entries with their direction', () => {
@@ -326,7 +340,12 @@ name = "movienight"
     expect([...config.accounts.keys()]).toEqual(['irc.libera', 'irc.local']);
     const libera = config.accounts.get('irc.libera');
     expect(libera?.protocol).toBe('irc');
-    expect(libera?.settings).toMatchObject({ tls: true, tls_verify: true, sasl_password: 'hunter2', ignore_nicks: [] });
+    expect(libera?.settings).toMatchObject({
+      tls: true,
+      tls_verify: true,
+      sasl_password: 'hunter2',
+      ignore_nicks: [],
+    });
     expect(config.accounts.get('irc.local')?.settings).toMatchObject({ tls: false, realname: 'kosmi-relay' });
     expect(config.gateways).toHaveLength(1);
   });

@@ -26,7 +26,8 @@ function unwrap(schema: z.ZodTypeAny): z.ZodTypeAny {
   for (;;) {
     if (current instanceof z.ZodEffects) current = current.innerType() as z.ZodTypeAny;
     else if (current instanceof z.ZodDefault) current = current.removeDefault() as z.ZodTypeAny;
-    else if (current instanceof z.ZodOptional || current instanceof z.ZodNullable) current = current.unwrap() as z.ZodTypeAny;
+    else if (current instanceof z.ZodOptional || current instanceof z.ZodNullable)
+      current = current.unwrap() as z.ZodTypeAny;
     else return current;
   }
 }
@@ -35,9 +36,11 @@ function unwrap(schema: z.ZodTypeAny): z.ZodTypeAny {
 function defaultOf(schema: z.ZodTypeAny): { value: unknown } | undefined {
   let current = schema;
   for (;;) {
-    if (current instanceof z.ZodDefault) return { value: (current._def as { defaultValue: () => unknown }).defaultValue() };
+    if (current instanceof z.ZodDefault)
+      return { value: (current._def as { defaultValue: () => unknown }).defaultValue() };
     if (current instanceof z.ZodEffects) current = current.innerType() as z.ZodTypeAny;
-    else if (current instanceof z.ZodOptional || current instanceof z.ZodNullable) current = current.unwrap() as z.ZodTypeAny;
+    else if (current instanceof z.ZodOptional || current instanceof z.ZodNullable)
+      current = current.unwrap() as z.ZodTypeAny;
     else return undefined;
   }
 }
@@ -130,7 +133,13 @@ function readExample(): { lines: ExampleLine[]; headers: Set<string>; unknownHea
     }
     const keyLine = KEY_LINE.exec(source);
     if (keyLine !== null) {
-      lines.push({ section, key: keyLine[2] ?? '', commented: keyLine[1] !== undefined, line: index + 1, source: source.trim() });
+      lines.push({
+        section,
+        key: keyLine[2] ?? '',
+        commented: keyLine[1] !== undefined,
+        line: index + 1,
+        source: source.trim(),
+      });
     }
   });
   return { lines, headers, unknownHeaders };
@@ -149,9 +158,15 @@ describe('relay.toml, the example of every option', () => {
     const copy = path.join(tempDir, 'relay.toml');
     copyFileSync(EXAMPLE, copy);
     const env: Record<string, string> = {};
-    for (const match of text.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g)) env[match[1] ?? ''] = `value-of-${match[1] ?? ''}`;
+    for (const match of text.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g))
+      env[match[1] ?? ''] = `value-of-${match[1] ?? ''}`;
     const config = loadConfig(copy, { env, cwd: tempDir });
-    expect([...config.accounts.keys()].sort()).toEqual(['irc.libera', 'irc.local', 'kosmi.main', 'matrix.home']);
+    expect([...config.accounts.keys()].sort()).toEqual([
+      'irc.libera',
+      'irc.local',
+      'kosmi.main',
+      'matrix.home',
+    ]);
     expect(config.gateways.map((g) => g.name)).toEqual(['movienight']);
     expect(config.general.data_dir).toBe(path.join(tempDir, 'data'));
     // Docker's HEALTHCHECK asks http://127.0.0.1:9090/healthz inside the container.
@@ -166,9 +181,17 @@ describe('relay.toml, the example of every option', () => {
   });
 
   it('lists in .env.example every variable relay.toml mentions and every one src/ reads', () => {
-    const listed = new Set([...readFileSync(path.join(REPO, '.env.example'), 'utf8').matchAll(/^#?\s*([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]));
-    const wanted = new Set(example.lines.flatMap((l) => [...l.source.matchAll(/\$\{([A-Z][A-Z0-9_]*)\}/g)].map((m) => m[1])));
-    const sources = readdirSync(path.join(REPO, 'src'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
+    const listed = new Set(
+      [...readFileSync(path.join(REPO, '.env.example'), 'utf8').matchAll(/^#?\s*([A-Z][A-Z0-9_]*)=/gm)].map(
+        (m) => m[1],
+      ),
+    );
+    const wanted = new Set(
+      example.lines.flatMap((l) => [...l.source.matchAll(/\$\{([A-Z][A-Z0-9_]*)\}/g)].map((m) => m[1])),
+    );
+    const sources = readdirSync(path.join(REPO, 'src'), { recursive: true, encoding: 'utf8' }).filter((f) =>
+      f.endsWith('.ts'),
+    );
     for (const file of sources) {
       const code = readFileSync(path.join(REPO, 'src', file), 'utf8');
       for (const m of code.matchAll(/\benv(?:\.|\[')([A-Z][A-Z0-9_]+)/g)) wanted.add(m[1]);
@@ -198,14 +221,21 @@ describe('relay.toml, the example of every option', () => {
     const present = new Set(example.lines.map((l) => `${l.section} ${l.key}`));
     const fullPath = (k: SchemaKey): string => (k.section === '' ? k.key : `${k.section}.${k.key}`);
     // A table appears as its header: [general], [irc.NAME], [kosmi.NAME.login_selectors], [[gateway.inout]].
-    const tablePresent = (k: SchemaKey): boolean => ['', '.*', '.[]'].some((suffix) => example.headers.has(`${fullPath(k)}${suffix}`));
-    const missing = schemaKeys.filter((k) => (k.isTable ? !tablePresent(k) : !present.has(`${k.section} ${k.key}`))).map(fullPath);
-    expect(missing, 'options missing from relay.toml (add them, commented out with their default)').toEqual([]);
+    const tablePresent = (k: SchemaKey): boolean =>
+      ['', '.*', '.[]'].some((suffix) => example.headers.has(`${fullPath(k)}${suffix}`));
+    const missing = schemaKeys
+      .filter((k) => (k.isTable ? !tablePresent(k) : !present.has(`${k.section} ${k.key}`)))
+      .map(fullPath);
+    expect(missing, 'options missing from relay.toml (add them, commented out with their default)').toEqual(
+      [],
+    );
   });
 
   it('has no key the schema does not know (a commented-out typo would mislead users too)', () => {
     const known = new Set(schemaKeys.map((k) => `${k.section} ${k.key}`));
-    const unknown = example.lines.filter((l) => !known.has(`${l.section} ${l.key}`)).map((l) => `line ${l.line}: ${l.source}`);
+    const unknown = example.lines
+      .filter((l) => !known.has(`${l.section} ${l.key}`))
+      .map((l) => `line ${l.line}: ${l.source}`);
     expect(unknown).toEqual([]);
   });
 

@@ -1,12 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { noPingNick, renderNickFormat } from '../../src/core/format.js';
 
-const fields = { nick: 'bob', protocol: 'irc', account: 'irc.libera', label: 'Libera', gateway: 'movienight', channel: '#mn' } as const;
+const fields = {
+  nick: 'bob',
+  protocol: 'irc',
+  account: 'irc.libera',
+  label: 'Libera',
+  gateway: 'movienight',
+  channel: '#mn',
+} as const;
 
 describe('remote_nick_format', () => {
   it('renders every placeholder', () => {
     expect(renderNickFormat('[{PROTOCOL}] <{NICK}> ', fields)).toBe('[irc] <bob> ');
-    expect(renderNickFormat('{ACCOUNT}|{LABEL}|{GATEWAY}|{CHANNEL}|{NOPINGNICK}', fields)).toBe('irc.libera|Libera|movienight|#mn|b\u200bob');
+    expect(renderNickFormat('{ACCOUNT}|{LABEL}|{GATEWAY}|{CHANNEL}|{NOPINGNICK}', fields)).toBe(
+      'irc.libera|Libera|movienight|#mn|b\u200bob',
+    );
   });
 
   it('leaves unknown placeholders visible so a typo shows', () => {

@@ -211,7 +211,9 @@ describe('kosmi token manager: renewal', () => {
     expect(second.token).not.toBe(first.token);
     expect(await t.manager.getToken()).toBe(second);
     expect(t.issued).toHaveLength(2);
-    const warnings = t.lines.filter((l) => l.level === 40 && String(l.msg).includes('already inside its renewal window'));
+    const warnings = t.lines.filter(
+      (l) => l.level === 40 && String(l.msg).includes('already inside its renewal window'),
+    );
     expect(warnings).toHaveLength(1);
     // A token with less than twice the minimum left is still not renewed sooner than the minimum.
     const t2 = setup({ lifetimeSeconds: 104, skewSeconds: -100, now: () => now });

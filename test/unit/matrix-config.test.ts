@@ -6,14 +6,25 @@ const base = { homeserver: 'https://matrix.example.org', user_id: '@relay:exampl
 
 describe('[matrix.NAME] config', () => {
   it('fills every default', () => {
-    expect(matrixAccountSchema.parse({ ...base, password: 'pw' })).toEqual({ ...base, password: 'pw', ...MATRIX_DEFAULTS });
-    expect(MATRIX_DEFAULTS).toMatchObject({ html: true, encryption: false, edits: 'mark', backlog_max_age_seconds: 900 });
+    expect(matrixAccountSchema.parse({ ...base, password: 'pw' })).toEqual({
+      ...base,
+      password: 'pw',
+      ...MATRIX_DEFAULTS,
+    });
+    expect(MATRIX_DEFAULTS).toMatchObject({
+      html: true,
+      encryption: false,
+      edits: 'mark',
+      backlog_max_age_seconds: 900,
+    });
   });
 
   it('accepts the three start modes and refuses none', () => {
     expect(matrixAccountSchema.safeParse({ ...base, password: 'pw' }).success).toBe(true);
     expect(matrixAccountSchema.safeParse({ ...base, access_token: 'syt_x' }).success).toBe(true);
-    expect(matrixAccountSchema.safeParse({ ...base, password: 'pw', access_token: 'syt_x' }).success).toBe(true);
+    expect(matrixAccountSchema.safeParse({ ...base, password: 'pw', access_token: 'syt_x' }).success).toBe(
+      true,
+    );
     expect(matrixAccountSchema.safeParse(base).success).toBe(false);
   });
 
@@ -36,8 +47,12 @@ name = "g"
   account = "irc.local"
   channel = "#room"
 `;
-    expect(() => parseConfig(toml('edits = "drop"'), { env: {} })).toThrow(/matrix\.home\.homeserver: give the base URL without \/_matrix/);
+    expect(() => parseConfig(toml('edits = "drop"'), { env: {} })).toThrow(
+      /matrix\.home\.homeserver: give the base URL without \/_matrix/,
+    );
     expect(() => parseConfig(toml('edits = "keep"'), { env: {} })).toThrow(/matrix\.home\.edits/);
-    expect(() => parseConfig(toml('encrypton = true'), { env: {} })).toThrow(/matrix\.home\.encrypton: unknown key/);
+    expect(() => parseConfig(toml('encrypton = true'), { env: {} })).toThrow(
+      /matrix\.home\.encrypton: unknown key/,
+    );
   });
 });

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { mapRoomMessage, mxcToHttp, stripReplyFallback, type InboundOptions } from '../../src/adapters/matrix/inbound.js';
+import {
+  mapRoomMessage,
+  mxcToHttp,
+  stripReplyFallback,
+  type InboundOptions,
+} from '../../src/adapters/matrix/inbound.js';
 import { escapeHtml, htmlPrefix, renderForMatrix, splitUtf8 } from '../../src/adapters/matrix/outbound.js';
 import type { OutboundMessage } from '../../src/core/message.js';
 
@@ -19,14 +24,35 @@ const message = (overrides: Partial<OutboundMessage> = {}): OutboundMessage => (
 
 describe('Matrix inbound mapping', () => {
   it('maps msgtypes to kinds', () => {
-    expect(mapRoomMessage({ msgtype: 'm.text', body: 'hi' }, options)).toEqual({ relay: true, kind: 'text', text: 'hi', edited: false });
-    expect(mapRoomMessage({ msgtype: 'm.emote', body: 'waves' }, options)).toMatchObject({ kind: 'action', text: 'waves' });
+    expect(mapRoomMessage({ msgtype: 'm.text', body: 'hi' }, options)).toEqual({
+      relay: true,
+      kind: 'text',
+      text: 'hi',
+      edited: false,
+    });
+    expect(mapRoomMessage({ msgtype: 'm.emote', body: 'waves' }, options)).toMatchObject({
+      kind: 'action',
+      text: 'waves',
+    });
     expect(mapRoomMessage({ msgtype: 'm.notice', body: 'n' }, options)).toMatchObject({ kind: 'notice' });
-    expect(mapRoomMessage({ msgtype: 'org.example.custom', body: 'still text' }, options)).toMatchObject({ kind: 'text', text: 'still text' });
+    expect(mapRoomMessage({ msgtype: 'org.example.custom', body: 'still text' }, options)).toMatchObject({
+      kind: 'text',
+      text: 'still text',
+    });
   });
 
   it('skips untrusted shapes instead of throwing', () => {
-    for (const content of [undefined, null, 'text', [], {}, { msgtype: 'm.text' }, { body: 'x' }, { msgtype: 'm.text', body: 42 }, { msgtype: 'm.text', body: '   ' }]) {
+    for (const content of [
+      undefined,
+      null,
+      'text',
+      [],
+      {},
+      { msgtype: 'm.text' },
+      { body: 'x' },
+      { msgtype: 'm.text', body: 42 },
+      { msgtype: 'm.text', body: '   ' },
+    ]) {
       expect(mapRoomMessage(content, options).relay).toBe(false);
     }
   });
@@ -35,21 +61,41 @@ describe('Matrix inbound mapping', () => {
     expect(stripReplyFallback('> <@alice:hs> original\n> second line\n\nthe answer')).toBe('the answer');
     expect(stripReplyFallback('> quoted by hand\nno blank line')).toBe('no blank line');
     expect(stripReplyFallback('no quote\n> later quote')).toBe('no quote\n> later quote');
-    const reply = { msgtype: 'm.text', body: '> <@alice:hs> q\n\nanswer', 'm.relates_to': { 'm.in_reply_to': { event_id: '$x' } } };
+    const reply = {
+      msgtype: 'm.text',
+      body: '> <@alice:hs> q\n\nanswer',
+      'm.relates_to': { 'm.in_reply_to': { event_id: '$x' } },
+    };
     expect(mapRoomMessage(reply, options)).toMatchObject({ text: 'answer' });
     // A quote typed by hand in a message that is not a reply is kept.
-    expect(mapRoomMessage({ msgtype: 'm.text', body: '> wisdom\n\nI agree' }, options)).toMatchObject({ text: '> wisdom\n\nI agree' });
+    expect(mapRoomMessage({ msgtype: 'm.text', body: '> wisdom\n\nI agree' }, options)).toMatchObject({
+      text: '> wisdom\n\nI agree',
+    });
   });
 
   it('keeps an IRC-style "> <nick> " quote in a message that is not a reply, strips it from a reply', () => {
     const quoted = '> <bob> the film starts at 8\n\nno, at 9';
-    expect(mapRoomMessage({ msgtype: 'm.text', body: quoted }, options)).toMatchObject({ relay: true, text: quoted });
+    expect(mapRoomMessage({ msgtype: 'm.text', body: quoted }, options)).toMatchObject({
+      relay: true,
+      text: quoted,
+    });
     // A one-line quote alone would otherwise be stripped to nothing and not relayed at all.
-    expect(mapRoomMessage({ msgtype: 'm.text', body: '> <bob> see you there' }, options)).toMatchObject({ relay: true, text: '> <bob> see you there' });
+    expect(mapRoomMessage({ msgtype: 'm.text', body: '> <bob> see you there' }, options)).toMatchObject({
+      relay: true,
+      text: '> <bob> see you there',
+    });
     // Some other relation (a thread) without m.in_reply_to is not a reply either.
-    const threaded = { msgtype: 'm.text', body: quoted, 'm.relates_to': { rel_type: 'm.thread', event_id: '$root' } };
+    const threaded = {
+      msgtype: 'm.text',
+      body: quoted,
+      'm.relates_to': { rel_type: 'm.thread', event_id: '$root' },
+    };
     expect(mapRoomMessage(threaded, options)).toMatchObject({ relay: true, text: quoted });
-    const reply = { msgtype: 'm.text', body: quoted, 'm.relates_to': { 'm.in_reply_to': { event_id: '$q' } } };
+    const reply = {
+      msgtype: 'm.text',
+      body: quoted,
+      'm.relates_to': { 'm.in_reply_to': { event_id: '$q' } },
+    };
     expect(mapRoomMessage(reply, options)).toMatchObject({ relay: true, text: 'no, at 9' });
   });
 
@@ -60,9 +106,18 @@ describe('Matrix inbound mapping', () => {
       'm.new_content': { msgtype: 'm.text', body: 'fixed' },
       'm.relates_to': { rel_type: 'm.replace', event_id: '$orig' },
     };
-    expect(mapRoomMessage(edit, options)).toEqual({ relay: true, kind: 'text', text: '(edited) fixed', edited: true });
+    expect(mapRoomMessage(edit, options)).toEqual({
+      relay: true,
+      kind: 'text',
+      text: '(edited) fixed',
+      edited: true,
+    });
     expect(mapRoomMessage(edit, { ...options, edits: 'drop' }).relay).toBe(false);
-    const noNewContent = { msgtype: 'm.text', body: '* fallback only', 'm.relates_to': { rel_type: 'm.replace', event_id: '$o' } };
+    const noNewContent = {
+      msgtype: 'm.text',
+      body: '* fallback only',
+      'm.relates_to': { rel_type: 'm.replace', event_id: '$o' },
+    };
     expect(mapRoomMessage(noNewContent, options)).toMatchObject({ text: '(edited) fallback only' });
   });
 
@@ -72,9 +127,18 @@ describe('Matrix inbound mapping', () => {
       kind: 'text',
       text: 'cat.png https://hs.example/_matrix/media/v3/download/example.org/AbC_123/cat.png',
     });
-    const file = { msgtype: 'm.file', body: 'caption', filename: 'report final.pdf', url: 'mxc://example.org/id' };
-    expect(mapRoomMessage(file, options)).toMatchObject({ text: expect.stringContaining('report final.pdf https://') as string });
-    expect(mapRoomMessage({ msgtype: 'm.file', body: 'secret.txt', file: { url: 'mxc://x/y' } }, options)).toMatchObject({
+    const file = {
+      msgtype: 'm.file',
+      body: 'caption',
+      filename: 'report final.pdf',
+      url: 'mxc://example.org/id',
+    };
+    expect(mapRoomMessage(file, options)).toMatchObject({
+      text: expect.stringContaining('report final.pdf https://') as string,
+    });
+    expect(
+      mapRoomMessage({ msgtype: 'm.file', body: 'secret.txt', file: { url: 'mxc://x/y' } }, options),
+    ).toMatchObject({
       text: 'secret.txt (encrypted file)',
     });
     expect(mxcToHttp('mxc://evil/../../x', 'https://hs')).toBeUndefined();
@@ -96,9 +160,16 @@ describe('Matrix outbound rendering', () => {
 
   it('renders text, emote and notice events with body and formatted_body', () => {
     expect(renderForMatrix(message({ text: 'a\nb' }), { html: true })).toEqual([
-      { msgtype: 'm.text', body: '[irc] <bob> a\nb', format: 'org.matrix.custom.html', formatted_body: '[irc] &lt;<strong>bob</strong>&gt; a<br>b' },
+      {
+        msgtype: 'm.text',
+        body: '[irc] <bob> a\nb',
+        format: 'org.matrix.custom.html',
+        formatted_body: '[irc] &lt;<strong>bob</strong>&gt; a<br>b',
+      },
     ]);
-    expect(renderForMatrix(message({ kind: 'action' }), { html: false })).toEqual([{ msgtype: 'm.emote', body: '[irc] <bob> hello' }]);
+    expect(renderForMatrix(message({ kind: 'action' }), { html: false })).toEqual([
+      { msgtype: 'm.emote', body: '[irc] <bob> hello' },
+    ]);
     expect(renderForMatrix(message({ kind: 'notice' }), { html: false })[0]?.msgtype).toBe('m.notice');
   });
 
@@ -110,7 +181,12 @@ describe('Matrix outbound rendering', () => {
       expect(part.body.startsWith('[irc] <bob> ')).toBe(true);
       expect(Buffer.byteLength(part.body)).toBeLessThanOrEqual(12_000 + 20);
     }
-    expect(parts.map((p) => p.body.slice('[irc] <bob> '.length)).join('').replace(/\s+/g, '')).toBe(long.replace(/\s+/g, ''));
+    expect(
+      parts
+        .map((p) => p.body.slice('[irc] <bob> '.length))
+        .join('')
+        .replace(/\s+/g, ''),
+    ).toBe(long.replace(/\s+/g, ''));
     expect(splitUtf8('short', 10)).toEqual(['short']);
   });
 });

@@ -31,7 +31,10 @@ describe('refreshTimerPlan', () => {
 
   it('refreshes a short token at four fifths of its lifetime, and an expired one at once', () => {
     expect(refreshTimerPlan(now + 1_500, now)).toEqual({ delayMs: 1_200, due: true });
-    expect(refreshTimerPlan(now + 2 * 60 * 60 * 1000, now)).toEqual({ delayMs: 2 * 60 * 60 * 1000 - 60_000, due: true });
+    expect(refreshTimerPlan(now + 2 * 60 * 60 * 1000, now)).toEqual({
+      delayMs: 2 * 60 * 60 * 1000 - 60_000,
+      due: true,
+    });
     expect(refreshTimerPlan(now - 5, now)).toEqual({ delayMs: 0, due: true });
   });
 });

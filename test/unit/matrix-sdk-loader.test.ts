@@ -15,7 +15,8 @@ import {
 import { matrixAccountSchema } from '../../src/config/matrix.js';
 
 const requireHere = createRequire(import.meta.url);
-const cryptoModulesInCache = (): string[] => Object.keys(requireHere.cache).filter((file) => file.includes('matrix-sdk-crypto-nodejs'));
+const cryptoModulesInCache = (): string[] =>
+  Object.keys(requireHere.cache).filter((file) => file.includes('matrix-sdk-crypto-nodejs'));
 
 // Vitest runs each test file in its own process, and these tests run in order: first without
 // encryption (nothing may load the native module), then with it (it must fail clearly here,
@@ -26,7 +27,9 @@ describe('matrix-bot-sdk loader', () => {
     const sdk = loadMatrixSdk({ encryption: false });
     const client = new sdk.MatrixClient('http://127.0.0.1:9', 'token');
     expect(client.crypto).toBeUndefined();
-    expect(Object.keys(requireHere.cache).some((file) => file.includes(`${path.sep}matrix-bot-sdk${path.sep}`))).toBe(true);
+    expect(
+      Object.keys(requireHere.cache).some((file) => file.includes(`${path.sep}matrix-bot-sdk${path.sep}`)),
+    ).toBe(true);
     expect(cryptoModulesInCache()).toEqual([]);
     expect(nativeCryptoLoaded()).toBe(false);
   });
@@ -34,7 +37,9 @@ describe('matrix-bot-sdk loader', () => {
   it('gives the SDK an inert stand-in whose every use says encryption is disabled', () => {
     loadMatrixSdk({ encryption: false });
     const binding = cryptoStandIn as Record<string, unknown>;
-    expect(() => binding.OlmMachine).toThrow(/end-to-end encryption is disabled.*OlmMachine is not available/);
+    expect(() => binding.OlmMachine).toThrow(
+      /end-to-end encryption is disabled.*OlmMachine is not available/,
+    );
     expect(() => binding.UserId).toThrow(/end-to-end encryption is disabled/);
     expect('OlmMachine' in binding).toBe(false);
     expect(cryptoModulesInCache()).toEqual([]);
@@ -43,7 +48,11 @@ describe('matrix-bot-sdk loader', () => {
   it('is not loaded by creating an adapter, only by starting one', async () => {
     const { rmSync } = await import('node:fs');
     const dataDir = mkdtempSync(path.join(tmpdir(), 'kr-loader-'));
-    const settings = matrixAccountSchema.parse({ homeserver: 'http://127.0.0.1:9', user_id: '@relay:localhost', password: 'pw' });
+    const settings = matrixAccountSchema.parse({
+      homeserver: 'http://127.0.0.1:9',
+      user_id: '@relay:localhost',
+      password: 'pw',
+    });
     const adapter = createMatrixAdapter('matrix.loader', settings, {
       logger: pino({ level: 'silent' }),
       dataDir,
@@ -59,16 +68,25 @@ describe('matrix-bot-sdk loader', () => {
   it('with encryption on, a missing native module is a clear startup error that says how to get it', async () => {
     expect(() => loadMatrixSdk({ encryption: true })).toThrow(MatrixCryptoUnavailableError);
     expect(() => loadMatrixSdk({ encryption: true })).toThrow(
-      new RegExp(`${CRYPTO_MODULE.replace(/[/.-]/g, '\\$&')} cannot be loaded .*npm rebuild @matrix-org/matrix-sdk-crypto-nodejs --ignore-scripts=false`),
+      new RegExp(
+        `${CRYPTO_MODULE.replace(/[/.-]/g, '\\$&')} cannot be loaded .*npm rebuild @matrix-org/matrix-sdk-crypto-nodejs --ignore-scripts=false`,
+      ),
     );
-    const settings = matrixAccountSchema.parse({ homeserver: 'http://127.0.0.1:9', user_id: '@relay:localhost', password: 'pw', encryption: true });
+    const settings = matrixAccountSchema.parse({
+      homeserver: 'http://127.0.0.1:9',
+      user_id: '@relay:localhost',
+      password: 'pw',
+      encryption: true,
+    });
     const adapter = createMatrixAdapter('matrix.e2ee', settings, {
       logger: pino({ level: 'silent' }),
       dataDir: tmpdir(),
       channels: ['#room:localhost'],
       rememberSent: () => undefined,
     });
-    await expect(adapter.start()).rejects.toThrow(/end-to-end encryption is enabled but .* or set encryption = false/);
+    await expect(adapter.start()).rejects.toThrow(
+      /end-to-end encryption is enabled but .* or set encryption = false/,
+    );
     expect(nativeCryptoLoaded()).toBe(false);
   });
 });

@@ -12,7 +12,13 @@ const silent = pino({ level: 'silent' });
 function setup(
   gateways: Gateway[],
   adapters: FakeAdapter[],
-  options: { format?: string; maxMessages?: number; maxAgeMs?: number; now?: () => number; logger?: pino.Logger } = {},
+  options: {
+    format?: string;
+    maxMessages?: number;
+    maxAgeMs?: number;
+    now?: () => number;
+    logger?: pino.Logger;
+  } = {},
 ) {
   const accounts = new Map<string, RouterAccount>();
   for (const adapter of adapters) {
@@ -24,7 +30,13 @@ function setup(
     });
   }
   const echoGuard = new EchoGuard();
-  const router = new Router({ gateways, accounts, echoGuard, logger: options.logger ?? silent, ...(options.now ? { now: options.now } : {}) });
+  const router = new Router({
+    gateways,
+    accounts,
+    echoGuard,
+    logger: options.logger ?? silent,
+    ...(options.now ? { now: options.now } : {}),
+  });
   return { router, echoGuard };
 }
 
@@ -36,12 +48,20 @@ describe('Router', () => {
     const b = new FakeAdapter('irc.b', 'irc');
     const k = new FakeAdapter('kosmi.main', 'kosmi');
     for (const x of [a, b, k]) await x.start();
-    setup([{ name: 'g', endpoints: [inout('irc.a', '#x'), inout('irc.b', '#y'), inout('kosmi.main', '@room')] }], [a, b, k]);
+    setup(
+      [{ name: 'g', endpoints: [inout('irc.a', '#x'), inout('irc.b', '#y'), inout('kosmi.main', '@room')] }],
+      [a, b, k],
+    );
     a.receive('#x', 'hello', 'bob');
     await waitFor(() => b.sent.length === 1 && k.sent.length === 1);
     expect(a.sent).toHaveLength(0);
     expect(b.sent[0]).toMatchObject({ channel: '#y', text: 'hello', prefix: '[irc] <bob> ', nick: 'bob' });
-    expect(b.sent[0]?.origin).toMatchObject({ account: 'irc.a', channel: '#x', protocol: 'irc', gateway: 'g' });
+    expect(b.sent[0]?.origin).toMatchObject({
+      account: 'irc.a',
+      channel: '#x',
+      protocol: 'irc',
+      gateway: 'g',
+    });
     expect(k.sent[0]?.channel).toBe('@room');
   });
 
@@ -50,7 +70,15 @@ describe('Router', () => {
     const dst = new FakeAdapter('irc.dst', 'irc');
     for (const x of [src, dst]) await x.start();
     setup(
-      [{ name: 'g', endpoints: [{ account: 'irc.src', channel: '#in', direction: 'in' }, { account: 'irc.dst', channel: '#out', direction: 'out' }] }],
+      [
+        {
+          name: 'g',
+          endpoints: [
+            { account: 'irc.src', channel: '#in', direction: 'in' },
+            { account: 'irc.dst', channel: '#out', direction: 'out' },
+          ],
+        },
+      ],
       [src, dst],
     );
     dst.receive('#out', 'from the out side');
@@ -80,7 +108,10 @@ describe('Router', () => {
     const a = new FakeAdapter('irc.a', 'irc');
     const b = new FakeAdapter('irc.b', 'irc');
     for (const x of [a, b]) await x.start();
-    const { router, echoGuard } = setup([{ name: 'g', endpoints: [inout('irc.a', '#x'), inout('irc.b', '#y')] }], [a, b]);
+    const { router, echoGuard } = setup(
+      [{ name: 'g', endpoints: [inout('irc.a', '#x'), inout('irc.b', '#y')] }],
+      [a, b],
+    );
     echoGuard.remember('[kosmi] <carol> hi');
     a.receive('#x', '[kosmi] <carol> hi', 'relay-b');
     a.receive('#x', 'a human line');
@@ -102,7 +133,9 @@ describe('Router', () => {
     const a = new FakeAdapter('matrix.m', 'matrix');
     const b = new FakeAdapter('irc.b', 'irc');
     for (const x of [a, b]) await x.start();
-    setup([{ name: 'gw', endpoints: [inout('matrix.m', '!r:s'), inout('irc.b', '#y')] }], [a, b], { format: '<{NOPINGNICK}@{LABEL}/{GATEWAY}> ' });
+    setup([{ name: 'gw', endpoints: [inout('matrix.m', '!r:s'), inout('irc.b', '#y')] }], [a, b], {
+      format: '<{NOPINGNICK}@{LABEL}/{GATEWAY}> ',
+    });
     a.receive('!r:s', 'waves', 'dave', { kind: 'action', edited: true });
     await waitFor(() => b.sent.length === 1);
     expect(b.sent[0]).toMatchObject({ kind: 'action', edited: true, prefix: '<d\u200bave@matrix/gw> ' });
@@ -112,7 +145,10 @@ describe('Router', () => {
     const a = new FakeAdapter('irc.a', 'irc');
     const b = new FakeAdapter('irc.b', 'irc');
     for (const x of [a, b]) await x.start();
-    const { router } = setup([{ name: 'g', endpoints: [inout('irc.a', '#x'), inout('irc.b', '#y')] }], [a, b]);
+    const { router } = setup(
+      [{ name: 'g', endpoints: [inout('irc.a', '#x'), inout('irc.b', '#y')] }],
+      [a, b],
+    );
     b.disconnect('server restart');
     for (let i = 0; i < 50; i++) a.receive('#x', `m${i}`);
     expect(router.queueDepth('irc.b')).toBe(50);
@@ -151,11 +187,17 @@ describe('Router', () => {
     for (const x of [a, b]) await x.start();
     const lines: string[] = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
-    const { router } = setup([{ name: 'g', endpoints: [inout('irc.a', '#x'), inout('irc.b', '#y')] }], [a, b], { maxMessages: 10, logger });
+    const { router } = setup(
+      [{ name: 'g', endpoints: [inout('irc.a', '#x'), inout('irc.b', '#y')] }],
+      [a, b],
+      { maxMessages: 10, logger },
+    );
     b.disconnect();
     for (let i = 0; i < 25; i++) a.receive('#x', `m${i}`);
     router.close(); // flushes the summed drop warning now rather than after its window
-    const warning = lines.map((l) => JSON.parse(l) as { msg: string; dropped?: number }).find((l) => l.msg.includes('queue full'));
+    const warning = lines
+      .map((l) => JSON.parse(l) as { msg: string; dropped?: number })
+      .find((l) => l.msg.includes('queue full'));
     expect(warning?.dropped).toBe(15);
     expect(warning?.msg).toContain('dropped 15 oldest');
   });
@@ -167,7 +209,11 @@ describe('Router', () => {
     for (const x of [a, b]) await x.start();
     const lines: string[] = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
-    setup([{ name: 'g', endpoints: [inout('irc.a', '#x'), inout('irc.b', '#y')] }], [a, b], { maxAgeMs: 1_000, now: () => now, logger });
+    setup([{ name: 'g', endpoints: [inout('irc.a', '#x'), inout('irc.b', '#y')] }], [a, b], {
+      maxAgeMs: 1_000,
+      now: () => now,
+      logger,
+    });
     b.disconnect();
     a.receive('#x', 'old');
     now = 5_000;
@@ -182,7 +228,10 @@ describe('Router', () => {
     const a = new FakeAdapter('irc.a', 'irc');
     const b = new FakeAdapter('irc.b', 'irc');
     for (const x of [a, b]) await x.start();
-    const { router } = setup([{ name: 'g', endpoints: [inout('irc.a', '#x'), inout('irc.b', '#y')] }], [a, b]);
+    const { router } = setup(
+      [{ name: 'g', endpoints: [inout('irc.a', '#x'), inout('irc.b', '#y')] }],
+      [a, b],
+    );
     b.disconnect();
     a.receive('#x', 'queued');
     router.stopIntake();

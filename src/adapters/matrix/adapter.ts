@@ -28,14 +28,20 @@ const MAX_FAILED_RETRY_MS = 60 * 60_000;
 const UNEXPECTED_ERROR_RETRY_MS = 5_000;
 
 type Json = Record<string, unknown>;
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 const objectValues = (value: unknown): [string, Json][] =>
   isObject(value) ? Object.entries(value).filter((entry): entry is [string, Json] => isObject(entry[1])) : [];
-const eventsOf = (section: unknown): unknown[] => (isObject(section) && Array.isArray(section.events) ? section.events : []);
+const eventsOf = (section: unknown): unknown[] =>
+  isObject(section) && Array.isArray(section.events) ? section.events : [];
 
 export class MatrixAdapter extends BaseAdapter {
   readonly protocol = 'matrix' as const;
-  readonly capabilities: AdapterCapabilities = { formatting: 'html', maxMessageBytes: MAX_TEXT_BYTES, edits: true };
+  readonly capabilities: AdapterCapabilities = {
+    formatting: 'html',
+    maxMessageBytes: MAX_TEXT_BYTES,
+    edits: true,
+  };
   private readonly abort = new AbortController();
   private readonly sessions: SessionManager;
   private readonly api: MatrixApi;
@@ -61,7 +67,8 @@ export class MatrixAdapter extends BaseAdapter {
       store: new SessionStore(sessionFile(deps.dataDir, account)),
       log: this.log,
       signal,
-      onRenewing: (errcode) => this.setStatus('connecting', `access token rejected (${errcode}), renewing it`),
+      onRenewing: (errcode) =>
+        this.setStatus('connecting', `access token rejected (${errcode}), renewing it`),
       onFailed: (reason) => this.setStatus('failed', reason),
       onSession: (_session, how) => {
         if (!this.joinedOnce) return;
@@ -70,7 +77,13 @@ export class MatrixAdapter extends BaseAdapter {
       },
     });
     this.api = new MatrixApi(homeserver, this.sessions, signal);
-    this.rooms = new Rooms({ accountId: account, channels: deps.channels, api: this.api, log: this.log, encryption: settings.encryption });
+    this.rooms = new Rooms({
+      accountId: account,
+      channels: deps.channels,
+      api: this.api,
+      log: this.log,
+      encryption: settings.encryption,
+    });
     this.sender = new MatrixSender({
       api: this.api,
       rooms: this.rooms,
@@ -99,7 +112,12 @@ export class MatrixAdapter extends BaseAdapter {
     const cryptoStore = this.settings.encryption
       ? new sdk.RustSdkCryptoStorageProvider(cryptoStoreDir(this.deps.dataDir, this.account))
       : undefined;
-    this.client = createRelayClient(sdk, { homeserver: this.settings.homeserver, api: this.api, storage: this.syncStore, cryptoStore });
+    this.client = createRelayClient(sdk, {
+      homeserver: this.settings.homeserver,
+      api: this.api,
+      storage: this.syncStore,
+      cryptoStore,
+    });
     this.setStatus('connecting');
     this.running = this.supervise();
   }
@@ -111,7 +129,10 @@ export class MatrixAdapter extends BaseAdapter {
     this.client?.stop();
     if (this.running !== undefined) {
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([this.running, new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, deadlineMs))))]);
+      await Promise.race([
+        this.running,
+        new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, deadlineMs)))),
+      ]);
       clearTimeout(timer);
     }
     this.setStatus('disconnected', 'stopped');
@@ -131,7 +152,8 @@ export class MatrixAdapter extends BaseAdapter {
         const session = await this.sessions.establish();
         failedDelayMs = this.settings.failed_retry_seconds * 1000;
         const client = this.client;
-        if (client?.crypto !== undefined && !client.crypto.isReady) await client.crypto.prepare(await client.getJoinedRooms());
+        if (client?.crypto !== undefined && !client.crypto.isReady)
+          await client.crypto.prepare(await client.getJoinedRooms());
         await this.rooms.joinAll();
         this.joinedOnce = true;
         await runSyncLoop({
@@ -178,21 +200,29 @@ export class MatrixAdapter extends BaseAdapter {
       });
     }
     const rooms = isObject(response.rooms) ? response.rooms : {};
-    for (const [roomId, room] of objectValues(rooms.invite)) this.rooms.onInvite(roomId, eventsOf(room.invite_state));
+    for (const [roomId, room] of objectValues(rooms.invite))
+      this.rooms.onInvite(roomId, eventsOf(room.invite_state));
     const own = this.sessions.current?.userId;
     for (const [roomId, room] of objectValues(rooms.leave)) {
-      const mine = eventsOf(room.timeline).filter((e): e is Json => isObject(e) && e.type === 'm.room.member' && e.state_key === own);
+      const mine = eventsOf(room.timeline).filter(
+        (e): e is Json => isObject(e) && e.type === 'm.room.member' && e.state_key === own,
+      );
       const last = mine.at(-1);
-      const membership = isObject(last?.content) && typeof last.content.membership === 'string' ? last.content.membership : 'leave';
+      const membership =
+        isObject(last?.content) && typeof last.content.membership === 'string'
+          ? last.content.membership
+          : 'leave';
       this.rooms.onLeave(roomId, membership);
     }
     // processSync emits timeline events only; the state section (names, encryption) is read here.
-    for (const [roomId, room] of objectValues(rooms.join)) for (const event of eventsOf(room.state)) this.rooms.observe(roomId, event);
+    for (const [roomId, room] of objectValues(rooms.join))
+      for (const event of eventsOf(room.state)) this.rooms.observe(roomId, event);
     await this.client?.feedSync(response, async (type, roomId, event) => {
       if (typeof roomId !== 'string') return;
       if (type === 'room.event') this.rooms.observe(roomId, event);
       else if (type === 'room.message') await this.onRoomMessage(roomId, event, mode);
-      else if (type === 'room.failed_decryption') this.log.warn({ roomId }, 'could not decrypt a Matrix message');
+      else if (type === 'room.failed_decryption')
+        this.log.warn({ roomId }, 'could not decrypt a Matrix message');
     });
   }
 
@@ -207,11 +237,17 @@ export class MatrixAdapter extends BaseAdapter {
     const ageMs = typeof unsigned.age === 'number' ? unsigned.age : Date.now() - ts;
     const joinedAt = this.rooms.historyBefore(roomId);
     if (joinedAt !== undefined && Date.now() - ageMs < joinedAt) {
-      this.log.debug({ eventId: event.event_id }, 'not relaying history from before the relay joined the room');
+      this.log.debug(
+        { eventId: event.event_id },
+        'not relaying history from before the relay joined the room',
+      );
       return;
     }
     if (mode === 'catchup' && ageMs > this.settings.backlog_max_age_seconds * 1000) {
-      this.log.debug({ eventId: event.event_id, ageMs }, 'not relaying backlog older than backlog_max_age_seconds');
+      this.log.debug(
+        { eventId: event.event_id, ageMs },
+        'not relaying backlog older than backlog_max_age_seconds',
+      );
       return;
     }
     const mapped = mapRoomMessage(event.content, {

@@ -20,7 +20,8 @@ export interface LoginResponse {
   expires_in_ms?: unknown;
 }
 
-export type AuthAnswer = { kind: 'ok'; value: unknown } | { kind: 'rejected'; errcode: string; message: string };
+export type AuthAnswer =
+  { kind: 'ok'; value: unknown } | { kind: 'rejected'; errcode: string; message: string };
 
 export interface RetryContext {
   readonly signal: AbortSignal;
@@ -28,7 +29,11 @@ export interface RetryContext {
 }
 
 /** Runs one auth request until it gets an answer; rejects only when aborted. */
-export async function withAuthRetries(what: string, context: RetryContext, run: (signal: AbortSignal) => Promise<unknown>): Promise<AuthAnswer> {
+export async function withAuthRetries(
+  what: string,
+  context: RetryContext,
+  run: (signal: AbortSignal) => Promise<unknown>,
+): Promise<AuthAnswer> {
   const backoff = new Backoff(AUTH_BACKOFF);
   const { signal, log } = context;
   for (;;) {
@@ -42,7 +47,10 @@ export async function withAuthRetries(what: string, context: RetryContext, run: 
     switch (verdict.kind) {
       case 'transient': {
         const delayMs = backoff.next();
-        log.warn({ what, reason: verdict.message, retryInMs: delayMs }, 'Matrix homeserver unreachable, retrying');
+        log.warn(
+          { what, reason: verdict.message, retryInMs: delayMs },
+          'Matrix homeserver unreachable, retrying',
+        );
         await sleep(delayMs, signal);
         break;
       }
@@ -60,16 +68,39 @@ export async function withAuthRetries(what: string, context: RetryContext, run: 
   }
 }
 
-export function whoamiRequest(homeserver: string, accessToken: string, signal: AbortSignal): Promise<unknown> {
-  return matrixRequest(homeserver, { method: 'GET', path: '/_matrix/client/v3/account/whoami', accessToken, signal });
+export function whoamiRequest(
+  homeserver: string,
+  accessToken: string,
+  signal: AbortSignal,
+): Promise<unknown> {
+  return matrixRequest(homeserver, {
+    method: 'GET',
+    path: '/_matrix/client/v3/account/whoami',
+    accessToken,
+    signal,
+  });
 }
 
-export function refreshRequest(homeserver: string, refreshToken: string, signal: AbortSignal): Promise<unknown> {
-  return matrixRequest(homeserver, { method: 'POST', path: '/_matrix/client/v3/refresh', body: { refresh_token: refreshToken }, signal });
+export function refreshRequest(
+  homeserver: string,
+  refreshToken: string,
+  signal: AbortSignal,
+): Promise<unknown> {
+  return matrixRequest(homeserver, {
+    method: 'POST',
+    path: '/_matrix/client/v3/refresh',
+    body: { refresh_token: refreshToken },
+    signal,
+  });
 }
 
 /** m.login.password with an m.id.user identifier, the known device id, and a refresh token asked for (spec v1.3). */
-export function loginRequest(homeserver: string, settings: MatrixAccountConfig, deviceId: string | undefined, signal: AbortSignal): Promise<unknown> {
+export function loginRequest(
+  homeserver: string,
+  settings: MatrixAccountConfig,
+  deviceId: string | undefined,
+  signal: AbortSignal,
+): Promise<unknown> {
   return matrixRequest(homeserver, {
     method: 'POST',
     path: '/_matrix/client/v3/login',

@@ -36,7 +36,8 @@ export class MatrixApi {
     for (let retry = 0; ; retry++) {
       const session = this.sessions.current;
       if (session === undefined) throw new MatrixAuthFailure('no Matrix session yet');
-      const signal = request.signal === undefined ? this.signal : AbortSignal.any([request.signal, this.signal]);
+      const signal =
+        request.signal === undefined ? this.signal : AbortSignal.any([request.signal, this.signal]);
       try {
         return await matrixRequest(this.homeserver, { ...request, accessToken: session.accessToken, signal });
       } catch (error) {
@@ -71,7 +72,9 @@ export function createRelayClient(
 ): RelayClient {
   const { api } = options;
   class SdkClient extends sdk.MatrixClient implements RelayClient {
-    override doRequest(...[method, endpoint, qs, body, timeout, raw, contentType, noEncoding]: DoRequestArgs): Promise<unknown> {
+    override doRequest(
+      ...[method, endpoint, qs, body, timeout, raw, contentType, noEncoding]: DoRequestArgs
+    ): Promise<unknown> {
       return api.request({
         method,
         path: endpoint.startsWith('/') ? endpoint : `/${endpoint}`,

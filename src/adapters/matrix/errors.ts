@@ -42,14 +42,18 @@ export const DEFAULT_RETRY_AFTER_MS = 1_000;
 export const MAX_RETRY_AFTER_MS = 120_000;
 
 export function isAbort(error: unknown): boolean {
-  return error instanceof Error && (error.name === 'AbortError' || (error as { code?: unknown }).code === 'ABORT_ERR');
+  return (
+    error instanceof Error &&
+    (error.name === 'AbortError' || (error as { code?: unknown }).code === 'ABORT_ERR')
+  );
 }
 
 export function classifyMatrixError(error: unknown): MatrixErrorClass {
   if (isAbort(error)) return { kind: 'aborted' };
   if (error instanceof MatrixNetworkError) return { kind: 'transient', message: error.message };
   const api = asApiError(error);
-  if (api === undefined) return { kind: 'transient', message: error instanceof Error ? error.message : String(error) };
+  if (api === undefined)
+    return { kind: 'transient', message: error instanceof Error ? error.message : String(error) };
   switch (api.errcode) {
     case 'M_UNKNOWN_TOKEN':
     case 'M_MISSING_TOKEN':
@@ -62,7 +66,8 @@ export function classifyMatrixError(error: unknown): MatrixErrorClass {
   if (api.status === 429) return { kind: 'rate-limited', retryAfterMs: clampRetry(api.extra.retryAfterMs) };
   if (api.status >= 500 || api.status === 408) return { kind: 'transient', message: api.message };
   // A 401 without a token errcode (some proxies) is still a rejected token.
-  if (api.status === 401) return { kind: 'token', errcode: api.errcode, softLogout: api.extra.softLogout === true };
+  if (api.status === 401)
+    return { kind: 'token', errcode: api.errcode, softLogout: api.extra.softLogout === true };
   return { kind: 'fatal', errcode: api.errcode, message: api.message };
 }
 
@@ -75,7 +80,12 @@ function clampRetry(ms: number | undefined): number {
 function asApiError(error: unknown): MatrixApiError | undefined {
   if (error instanceof MatrixApiError) return error;
   if (typeof error !== 'object' || error === null) return undefined;
-  const e = error as { errcode?: unknown; statusCode?: unknown; retryAfterMs?: unknown; body?: { soft_logout?: unknown; error?: unknown } };
+  const e = error as {
+    errcode?: unknown;
+    statusCode?: unknown;
+    retryAfterMs?: unknown;
+    body?: { soft_logout?: unknown; error?: unknown };
+  };
   if (typeof e.errcode !== 'string' || typeof e.statusCode !== 'number') return undefined;
   return new MatrixApiError(e.statusCode, e.errcode, typeof e.body?.error === 'string' ? e.body.error : '', {
     softLogout: e.body?.soft_logout === true,

@@ -15,7 +15,8 @@ export const MAX_GAP_EVENTS = 1_000;
 const PAGE_SIZE = 100;
 
 type Json = Record<string, unknown>;
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 export interface GapFillOptions {
   readonly api: MatrixApi;
@@ -33,7 +34,12 @@ export async function fillTimelineGaps(response: Json, options: GapFillOptions):
   const join = isObject(response.rooms) && isObject(response.rooms.join) ? response.rooms.join : {};
   for (const [roomId, room] of Object.entries(join)) {
     if (!isObject(room) || !isObject(room.timeline) || room.timeline.limited !== true) continue;
-    if (typeof room.timeline.prev_batch !== 'string' || !Array.isArray(room.timeline.events) || !options.wanted(roomId)) continue;
+    if (
+      typeof room.timeline.prev_batch !== 'string' ||
+      !Array.isArray(room.timeline.events) ||
+      !options.wanted(roomId)
+    )
+      continue;
     const missing = await fetchGap(roomId, room.timeline.prev_batch, options);
     room.timeline.events = [...missing, ...(room.timeline.events as unknown[])];
     room.timeline.limited = false;
@@ -54,7 +60,12 @@ async function fetchGap(roomId: string, prevBatch: string, options: GapFillOptio
       const chunk = Array.isArray(page.chunk) ? page.chunk : [];
       let tooOld = false;
       for (const event of chunk) {
-        if (isObject(event) && typeof event.origin_server_ts === 'number' && event.origin_server_ts < options.notBefore) tooOld = true;
+        if (
+          isObject(event) &&
+          typeof event.origin_server_ts === 'number' &&
+          event.origin_server_ts < options.notBefore
+        )
+          tooOld = true;
         else newestFirst.push(event);
       }
       if (newestFirst.length >= MAX_GAP_EVENTS) {
@@ -67,9 +78,16 @@ async function fetchGap(roomId: string, prevBatch: string, options: GapFillOptio
   } catch (error) {
     if (error instanceof MatrixAuthFailure) throw error;
     // The events already fetched still go out; the rest of the gap is reported, not hidden.
-    options.log.warn({ roomId, fetched: newestFirst.length, reason: error instanceof Error ? error.message : String(error) }, 'could not fetch all messages of a sync gap');
+    options.log.warn(
+      { roomId, fetched: newestFirst.length, reason: error instanceof Error ? error.message : String(error) },
+      'could not fetch all messages of a sync gap',
+    );
   }
-  if (truncated) options.log.warn({ roomId, relayed: MAX_GAP_EVENTS }, 'sync gap longer than MAX_GAP_EVENTS: relaying its newest part');
+  if (truncated)
+    options.log.warn(
+      { roomId, relayed: MAX_GAP_EVENTS },
+      'sync gap longer than MAX_GAP_EVENTS: relaying its newest part',
+    );
   if (newestFirst.length > 0) options.log.debug({ roomId, events: newestFirst.length }, 'filled a sync gap');
   return newestFirst.slice(0, MAX_GAP_EVENTS).reverse();
 }

@@ -26,7 +26,11 @@ export interface MatrixRequest {
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 
-export function buildUrl(baseUrl: string, path: string, query?: Readonly<Record<string, QueryValue>> | null): string {
+export function buildUrl(
+  baseUrl: string,
+  path: string,
+  query?: Readonly<Record<string, QueryValue>> | null,
+): string {
   const url = new URL(baseUrl.replace(/\/+$/, '') + path);
   for (const [name, value] of Object.entries(query ?? {})) {
     if (value === undefined || value === null) continue;
@@ -38,7 +42,8 @@ export function buildUrl(baseUrl: string, path: string, query?: Readonly<Record<
 
 export async function matrixRequest(baseUrl: string, request: MatrixRequest): Promise<unknown> {
   const headers: Record<string, string> = { accept: 'application/json' };
-  if (request.accessToken !== undefined && request.accessToken !== '') headers.authorization = `Bearer ${request.accessToken}`;
+  if (request.accessToken !== undefined && request.accessToken !== '')
+    headers.authorization = `Bearer ${request.accessToken}`;
   let body: string | Uint8Array<ArrayBuffer> | undefined;
   if (request.body !== undefined && request.body !== null) {
     if (Buffer.isBuffer(request.body)) {
@@ -55,12 +60,21 @@ export async function matrixRequest(baseUrl: string, request: MatrixRequest): Pr
   let response: Response;
   let raw: Buffer;
   try {
-    response = await fetch(buildUrl(baseUrl, request.path, request.query), { method: request.method, headers, body, signal });
+    response = await fetch(buildUrl(baseUrl, request.path, request.query), {
+      method: request.method,
+      headers,
+      body,
+      signal,
+    });
     raw = Buffer.from(await response.arrayBuffer());
   } catch (error) {
-    if (request.signal?.aborted === true) throw request.signal.reason instanceof Error ? request.signal.reason : abortError();
-    if (timeout.aborted || isAbort(error)) throw new MatrixNetworkError(`${request.method} ${request.path}: timed out`, { cause: error });
-    throw new MatrixNetworkError(`${request.method} ${request.path}: ${describeFetchError(error)}`, { cause: error });
+    if (request.signal?.aborted === true)
+      throw request.signal.reason instanceof Error ? request.signal.reason : abortError();
+    if (timeout.aborted || isAbort(error))
+      throw new MatrixNetworkError(`${request.method} ${request.path}: timed out`, { cause: error });
+    throw new MatrixNetworkError(`${request.method} ${request.path}: ${describeFetchError(error)}`, {
+      cause: error,
+    });
   }
   if (!response.ok) throw apiError(response, raw);
   switch (request.responseType ?? 'json') {
@@ -92,7 +106,8 @@ function apiError(response: Response, raw: Buffer): MatrixApiError {
   let retryAfterMs = typeof body.retry_after_ms === 'number' ? body.retry_after_ms : undefined;
   // Spec v1.10 moved the delay to the Retry-After header (seconds); either may be present.
   const header = response.headers.get('retry-after');
-  if (retryAfterMs === undefined && header !== null && /^\d+$/.test(header.trim())) retryAfterMs = Number(header.trim()) * 1000;
+  if (retryAfterMs === undefined && header !== null && /^\d+$/.test(header.trim()))
+    retryAfterMs = Number(header.trim()) * 1000;
   return new MatrixApiError(response.status, errcode, message, {
     softLogout: body.soft_logout === true,
     ...(retryAfterMs === undefined ? {} : { retryAfterMs }),

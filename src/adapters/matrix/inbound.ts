@@ -26,7 +26,8 @@ export type Inbound =
 
 type Json = Record<string, unknown>;
 
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
 
 const MEDIA_TYPES = new Set(['m.image', 'm.file', 'm.audio', 'm.video']);
@@ -57,7 +58,8 @@ export function mapRoomMessage(content: unknown, options: InboundOptions): Inbou
     // Only a rich reply carries a fallback (spec §"Rich replies": m.relates_to.m.in_reply_to); a
     // plain message that starts with "> <nick> " is a quote typed by a user (IRC habit) and is kept.
     text = isReply ? stripReplyFallback(body) : body;
-    if (msgtype === 'm.location' && str(effective.geo_uri) !== undefined) text = `${text} ${str(effective.geo_uri)}`;
+    if (msgtype === 'm.location' && str(effective.geo_uri) !== undefined)
+      text = `${text} ${str(effective.geo_uri)}`;
   }
   text = text.replace(/\r\n?/g, '\n').trim();
   if (text === '') return { relay: false, why: 'empty' };
@@ -69,7 +71,8 @@ export function mapRoomMessage(content: unknown, options: InboundOptions): Inbou
 export function stripReplyFallback(body: string): string {
   const lines = body.split('\n');
   let index = 0;
-  while (index < lines.length && (lines[index]?.startsWith('> ') === true || lines[index] === '>')) index += 1;
+  while (index < lines.length && (lines[index]?.startsWith('> ') === true || lines[index] === '>'))
+    index += 1;
   if (index === 0) return body;
   if (lines[index] === '') index += 1;
   return lines.slice(index).join('\n');

@@ -6,7 +6,11 @@ import { MatrixAdapter } from './adapter.js';
  * The Matrix adapter factory (issue 4). matrix-bot-sdk is loaded by start(), through sdk-loader.ts,
  * so creating the adapter loads nothing heavy and a relay without Matrix never loads the SDK.
  */
-export function createMatrixAdapter(accountId: string, settings: MatrixAccountConfig, deps: AdapterDeps): ChatAdapter {
+export function createMatrixAdapter(
+  accountId: string,
+  settings: MatrixAccountConfig,
+  deps: AdapterDeps,
+): ChatAdapter {
   return new MatrixAdapter(accountId, settings, deps);
 }
 

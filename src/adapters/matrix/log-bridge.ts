@@ -37,5 +37,11 @@ export function bridgeSdkLogs(sdk: MatrixSdkModule, logger: Logger): void {
     debug: (module: string, ...args: unknown[]) => log.debug(line(module, args), 'matrix-bot-sdk'),
     trace: (module: string, ...args: unknown[]) => log.trace(line(module, args), 'matrix-bot-sdk'),
   });
-  sdk.LogService.setLevel(logger.isLevelEnabled('trace') ? sdk.LogLevel.TRACE : logger.isLevelEnabled('debug') ? sdk.LogLevel.DEBUG : sdk.LogLevel.WARN);
+  sdk.LogService.setLevel(
+    logger.isLevelEnabled('trace')
+      ? sdk.LogLevel.TRACE
+      : logger.isLevelEnabled('debug')
+        ? sdk.LogLevel.DEBUG
+        : sdk.LogLevel.WARN,
+  );
 }

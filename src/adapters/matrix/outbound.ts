@@ -21,7 +21,13 @@ export const MAX_TEXT_BYTES = 12_000;
 
 const ZWSP = '\u200b';
 
-const HTML_ENTITIES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const HTML_ENTITIES: Readonly<Record<string, string>> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
 
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => HTML_ENTITIES[c] ?? c);
@@ -34,7 +40,8 @@ export function renderForMatrix(message: OutboundMessage, options: { html: boole
     const content: MatrixTextContent = { msgtype, body: message.prefix + part };
     if (options.html) {
       content.format = 'org.matrix.custom.html';
-      content.formatted_body = htmlPrefix(message.prefix, message.nick) + escapeHtml(part).replace(/\r?\n/g, '<br>');
+      content.formatted_body =
+        htmlPrefix(message.prefix, message.nick) + escapeHtml(part).replace(/\r?\n/g, '<br>');
     }
     return content;
   });

@@ -14,7 +14,8 @@ export const JOIN_RETRY_REFUSED_MS = 5 * 60_000;
 const JOIN_BACKOFF = { initialMs: 1_000, maxMs: 60_000, stableAfterMs: 60_000 };
 
 type Json = Record<string, unknown>;
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 export interface RoomsOptions {
   readonly accountId: string;
@@ -52,7 +53,9 @@ export class Rooms {
 
   /** The configured channels (alias and/or id) that name this room. */
   channelsOf(roomId: string): string[] {
-    return this.options.channels.filter((channel) => channel === roomId || this.roomOf.get(channel) === roomId);
+    return this.options.channels.filter(
+      (channel) => channel === roomId || this.roomOf.get(channel) === roomId,
+    );
   }
 
   isEncrypted(roomId: string): boolean {
@@ -65,12 +68,19 @@ export class Rooms {
    */
   async joinAll(): Promise<void> {
     try {
-      const answer = (await this.options.api.request({ method: 'GET', path: '/_matrix/client/v3/joined_rooms' })) as Json;
-      if (Array.isArray(answer.joined_rooms)) for (const id of answer.joined_rooms) if (typeof id === 'string') this.serverJoined.add(id);
+      const answer = (await this.options.api.request({
+        method: 'GET',
+        path: '/_matrix/client/v3/joined_rooms',
+      })) as Json;
+      if (Array.isArray(answer.joined_rooms))
+        for (const id of answer.joined_rooms) if (typeof id === 'string') this.serverJoined.add(id);
     } catch (error) {
       if (error instanceof MatrixAuthFailure) return;
       // Unknown: rooms then count as joined before, and their recent events as new (never dropped).
-      this.options.log.debug({ reason: error instanceof Error ? error.message : String(error) }, 'could not list joined rooms');
+      this.options.log.debug(
+        { reason: error instanceof Error ? error.message : String(error) },
+        'could not list joined rooms',
+      );
     }
     await Promise.all(this.options.channels.map((channel) => this.join(channel)));
   }
@@ -99,13 +109,24 @@ export class Rooms {
       let roomId = channel;
       let via: string[] = [];
       if (channel.startsWith('#')) {
-        const found = (await api.request({ method: 'GET', path: `/_matrix/client/v3/directory/room/${enc(channel)}` })) as Json;
-        if (typeof found.room_id !== 'string') throw new Error(`directory answered no room_id for ${channel}`);
+        const found = (await api.request({
+          method: 'GET',
+          path: `/_matrix/client/v3/directory/room/${enc(channel)}`,
+        })) as Json;
+        if (typeof found.room_id !== 'string')
+          throw new Error(`directory answered no room_id for ${channel}`);
         roomId = found.room_id;
-        via = Array.isArray(found.servers) ? found.servers.filter((s): s is string => typeof s === 'string').slice(0, 3) : [];
+        via = Array.isArray(found.servers)
+          ? found.servers.filter((s): s is string => typeof s === 'string').slice(0, 3)
+          : [];
         this.roomOf.set(channel, roomId);
       }
-      await api.request({ method: 'POST', path: `/_matrix/client/v3/join/${enc(roomId)}`, query: { server_name: via }, body: {} });
+      await api.request({
+        method: 'POST',
+        path: `/_matrix/client/v3/join/${enc(roomId)}`,
+        query: { server_name: via },
+        body: {},
+      });
       this.joined.add(roomId);
       if (!this.serverJoined.has(roomId)) this.joinedAt.set(roomId, startedAt);
       this.serverJoined.add(roomId);
@@ -130,7 +151,10 @@ export class Rooms {
         const backoff = this.backoffs.get(channel) ?? new Backoff(JOIN_BACKOFF);
         this.backoffs.set(channel, backoff);
         delayMs = verdict.kind === 'rate-limited' ? verdict.retryAfterMs : backoff.next();
-        log.warn({ channel, reason: error instanceof Error ? error.message : String(error), retryInMs: delayMs }, 'joining Matrix room failed, retrying');
+        log.warn(
+          { channel, reason: error instanceof Error ? error.message : String(error), retryInMs: delayMs },
+          'joining Matrix room failed, retrying',
+        );
       }
       this.timers.set(
         channel,
@@ -141,12 +165,18 @@ export class Rooms {
 
   private async checkEncryption(roomId: string): Promise<void> {
     try {
-      await this.options.api.request({ method: 'GET', path: `/_matrix/client/v3/rooms/${enc(roomId)}/state/m.room.encryption/` });
+      await this.options.api.request({
+        method: 'GET',
+        path: `/_matrix/client/v3/rooms/${enc(roomId)}/state/m.room.encryption/`,
+      });
       this.markEncrypted(roomId);
     } catch (error) {
       const verdict = classifyMatrixError(error);
       if (verdict.kind === 'fatal') return; // M_NOT_FOUND: not encrypted
-      this.options.log.debug({ roomId, reason: error instanceof Error ? error.message : String(error) }, 'could not check room encryption');
+      this.options.log.debug(
+        { roomId, reason: error instanceof Error ? error.message : String(error) },
+        'could not check room encryption',
+      );
     }
   }
 
@@ -156,9 +186,12 @@ export class Rooms {
     for (const event of inviteState) {
       if (!isObject(event) || event.type !== 'm.room.canonical_alias' || !isObject(event.content)) continue;
       if (typeof event.content.alias === 'string') aliases.add(event.content.alias);
-      if (Array.isArray(event.content.alt_aliases)) for (const a of event.content.alt_aliases) if (typeof a === 'string') aliases.add(a);
+      if (Array.isArray(event.content.alt_aliases))
+        for (const a of event.content.alt_aliases) if (typeof a === 'string') aliases.add(a);
     }
-    const channel = this.options.channels.find((c) => c === roomId || this.roomOf.get(c) === roomId || aliases.has(c));
+    const channel = this.options.channels.find(
+      (c) => c === roomId || this.roomOf.get(c) === roomId || aliases.has(c),
+    );
     if (channel === undefined) {
       this.options.log.info({ roomId }, 'ignoring invite to a room that is in no gateway');
       return;
@@ -176,7 +209,10 @@ export class Rooms {
       this.options.log.warn({ channel, membership }, 'removed from Matrix room, will try to join again');
       this.timers.set(
         channel,
-        setTimeout(() => void this.join(channel), membership === 'ban' ? JOIN_RETRY_REFUSED_MS : JOIN_BACKOFF.initialMs * 5),
+        setTimeout(
+          () => void this.join(channel),
+          membership === 'ban' ? JOIN_RETRY_REFUSED_MS : JOIN_BACKOFF.initialMs * 5,
+        ),
       );
     }
   }
@@ -185,7 +221,10 @@ export class Rooms {
   observe(roomId: string, event: unknown): void {
     if (!isObject(event) || typeof event.type !== 'string') return;
     if (event.type === 'm.room.member' && typeof event.state_key === 'string' && isObject(event.content)) {
-      const name = typeof event.content.displayname === 'string' && event.content.displayname.trim() !== '' ? event.content.displayname : null;
+      const name =
+        typeof event.content.displayname === 'string' && event.content.displayname.trim() !== ''
+          ? event.content.displayname
+          : null;
       this.namesOf(roomId).set(event.state_key, name);
     } else if (event.type === 'm.room.encryption' || event.type === 'm.room.encrypted') {
       this.markEncrypted(roomId);
@@ -195,7 +234,8 @@ export class Rooms {
   private markEncrypted(roomId: string): void {
     this.encrypted.add(roomId);
     // The account may sit in other rooms too; only the gateways' rooms concern the relay.
-    if (this.options.encryption || this.warnedEncrypted.has(roomId) || this.channelsOf(roomId).length === 0) return;
+    if (this.options.encryption || this.warnedEncrypted.has(roomId) || this.channelsOf(roomId).length === 0)
+      return;
     this.warnedEncrypted.add(roomId);
     // matterbridge fails silently here (its issue #170): say it once, clearly.
     this.options.log.warn(
@@ -216,7 +256,10 @@ export class Rooms {
           method: 'GET',
           path: `/_matrix/client/v3/rooms/${enc(roomId)}/state/m.room.member/${enc(userId)}`,
         })) as Json;
-        name = typeof member.displayname === 'string' && member.displayname.trim() !== '' ? member.displayname : null;
+        name =
+          typeof member.displayname === 'string' && member.displayname.trim() !== ''
+            ? member.displayname
+            : null;
       } catch (error) {
         if (error instanceof MatrixAuthFailure) throw error;
         // M_NOT_FOUND: no member event (never cached as a failure when it was only the network).

@@ -54,7 +54,8 @@ export class MatrixSender {
   private async deliver(message: OutboundMessage): Promise<void> {
     if (this.options.signal.aborted) throw new DeliveryError('Matrix adapter stopped', { retryable: true });
     const roomId = this.options.rooms.roomFor(message.channel);
-    if (roomId === undefined) throw new DeliveryError(`not in Matrix room ${message.channel} (yet)`, { retryable: true });
+    if (roomId === undefined)
+      throw new DeliveryError(`not in Matrix room ${message.channel} (yet)`, { retryable: true });
     const parts = renderForMatrix(message, { html: this.options.html });
     const firstTime = !this.remembered.has(message.id);
     this.rememberId(message.id);
@@ -80,28 +81,43 @@ export class MatrixSender {
         await this.options.api.request({ method: 'PUT', path, body: content });
         return;
       } catch (error) {
-        if (error instanceof MatrixAuthFailure) throw new DeliveryError(error.message, { retryable: true, cause: error });
+        if (error instanceof MatrixAuthFailure)
+          throw new DeliveryError(error.message, { retryable: true, cause: error });
         const verdict = classifyMatrixError(error);
         const reason = error instanceof Error ? error.message : String(error);
         switch (verdict.kind) {
           case 'aborted':
             throw new DeliveryError('Matrix adapter stopped', { retryable: true, cause: error });
           case 'token':
-            throw new DeliveryError(`Matrix access token still rejected after renewal: ${reason}`, { retryable: true, cause: error });
+            throw new DeliveryError(`Matrix access token still rejected after renewal: ${reason}`, {
+              retryable: true,
+              cause: error,
+            });
           case 'rate-limited':
-            if (++waits > RATE_LIMIT_WAITS) throw new DeliveryError(`rate-limited: ${reason}`, { retryable: true, cause: error });
-            this.options.log.warn({ channel, retryAfterMs: verdict.retryAfterMs }, 'rate-limited by the homeserver, waiting');
+            if (++waits > RATE_LIMIT_WAITS)
+              throw new DeliveryError(`rate-limited: ${reason}`, { retryable: true, cause: error });
+            this.options.log.warn(
+              { channel, retryAfterMs: verdict.retryAfterMs },
+              'rate-limited by the homeserver, waiting',
+            );
             await this.pause(verdict.retryAfterMs, error);
             break;
           case 'transient':
-            if (++transient >= TRANSIENT_ATTEMPTS) throw new DeliveryError(`Matrix send failed: ${reason}`, { retryable: true, cause: error });
+            if (++transient >= TRANSIENT_ATTEMPTS)
+              throw new DeliveryError(`Matrix send failed: ${reason}`, { retryable: true, cause: error });
             await this.pause(TRANSIENT_DELAY_MS * 2 ** (transient - 1), error);
             break;
           case 'forbidden':
-            this.options.log.error({ channel, roomId, reason }, 'the homeserver refused our message in this room (M_FORBIDDEN): check that the relay may post there');
+            this.options.log.error(
+              { channel, roomId, reason },
+              'the homeserver refused our message in this room (M_FORBIDDEN): check that the relay may post there',
+            );
             throw new DeliveryError(`forbidden in ${channel}: ${reason}`, { retryable: false, cause: error });
           case 'fatal':
-            throw new DeliveryError(`Matrix refused the message: ${reason}`, { retryable: false, cause: error });
+            throw new DeliveryError(`Matrix refused the message: ${reason}`, {
+              retryable: false,
+              cause: error,
+            });
         }
       }
     }

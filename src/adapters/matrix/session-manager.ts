@@ -15,7 +15,14 @@
  */
 import type { Logger } from 'pino';
 import type { MatrixAccountConfig } from '../../config/matrix.js';
-import { loginRequest, refreshRequest, whoamiRequest, withAuthRetries, type LoginResponse, type RetryContext } from './auth-requests.js';
+import {
+  loginRequest,
+  refreshRequest,
+  whoamiRequest,
+  withAuthRetries,
+  type LoginResponse,
+  type RetryContext,
+} from './auth-requests.js';
 import { registerSecret } from './log-bridge.js';
 import { tokenFingerprint, type MatrixSession, type SessionStore } from './session-store.js';
 
@@ -41,7 +48,9 @@ export const MAX_TIMER_MS = 24 * 60 * 60 * 1000;
 export function refreshTimerPlan(expiresAt: number, now: number): { delayMs: number; due: boolean } {
   const lifetime = expiresAt - now;
   const untilRefresh = Math.max(0, lifetime - Math.min(REFRESH_MARGIN_MS, lifetime / 5));
-  return untilRefresh > MAX_TIMER_MS ? { delayMs: MAX_TIMER_MS, due: false } : { delayMs: untilRefresh, due: true };
+  return untilRefresh > MAX_TIMER_MS
+    ? { delayMs: MAX_TIMER_MS, due: false }
+    : { delayMs: untilRefresh, due: true };
 }
 
 export interface SessionManagerOptions {
@@ -57,7 +66,6 @@ export interface SessionManagerOptions {
   /** A human must act (the adapter shows `failed` at once, not only when its sync loop notices). */
   readonly onFailed?: (reason: string) => void;
 }
-
 
 export class SessionManager {
   private session: MatrixSession | undefined;
@@ -100,7 +108,8 @@ export class SessionManager {
    * (the adapter's slow retry is the only thing that logs in again).
    */
   renew(rejectedToken: string, why: { errcode: string; softLogout: boolean }): Promise<MatrixSession> {
-    if (this.session !== undefined && this.session.accessToken !== rejectedToken) return Promise.resolve(this.session);
+    if (this.session !== undefined && this.session.accessToken !== rejectedToken)
+      return Promise.resolve(this.session);
     if (this.inflight !== undefined) return this.inflight;
     if (this.failure !== undefined) return Promise.reject(this.failure);
     this.inflight = this.singleFlight(() => this.doRenew(why));
@@ -125,8 +134,13 @@ export class SessionManager {
     const { settings, store } = this.options;
     const configured = settings.access_token;
     const fingerprint = tokenFingerprint(configured);
-    const stored = store.load((reason) => this.log.warn({ file: store.file, reason }, 'ignoring unreadable Matrix session file'));
-    const usable = stored !== undefined && stored.userId === settings.user_id && stored.homeserver === this.hs ? stored : undefined;
+    const stored = store.load((reason) =>
+      this.log.warn({ file: store.file, reason }, 'ignoring unreadable Matrix session file'),
+    );
+    const usable =
+      stored !== undefined && stored.userId === settings.user_id && stored.homeserver === this.hs
+        ? stored
+        : undefined;
     const configSession = (deviceId: string): MatrixSession => ({
       homeserver: this.hs,
       userId: settings.user_id,
@@ -139,7 +153,8 @@ export class SessionManager {
     const candidates: MatrixSession[] = [];
     if (usable !== undefined) candidates.push(usable);
     if (configured !== undefined && usable?.accessToken !== configured) {
-      if (usable !== undefined && usable.configTokenFingerprint !== fingerprint) candidates.unshift(configSession(usable.deviceId));
+      if (usable !== undefined && usable.configTokenFingerprint !== fingerprint)
+        candidates.unshift(configSession(usable.deviceId));
       else candidates.push(configSession(usable?.deviceId ?? ''));
     }
     let rejected: string | undefined;
@@ -161,7 +176,8 @@ export class SessionManager {
           `into [${this.options.accountId}] (or set password so the relay can log in by itself)`,
       );
     }
-    if (rejected !== undefined) this.log.warn({ rejected }, 'Matrix access token rejected (M_UNKNOWN_TOKEN), logging in again');
+    if (rejected !== undefined)
+      this.log.warn({ rejected }, 'Matrix access token rejected (M_UNKNOWN_TOKEN), logging in again');
     return this.adopt(await this.login(usable?.deviceId), 'login');
   }
 
@@ -169,7 +185,10 @@ export class SessionManager {
     const old = this.session;
     this.options.onRenewing(why.errcode);
     if (old?.refreshToken !== undefined) {
-      this.log.warn({ errcode: why.errcode, softLogout: why.softLogout }, `Matrix access token rejected (${why.errcode}), refreshing it`);
+      this.log.warn(
+        { errcode: why.errcode, softLogout: why.softLogout },
+        `Matrix access token rejected (${why.errcode}), refreshing it`,
+      );
       const refreshed = await this.refresh(old);
       if (refreshed !== undefined) return this.adopt(refreshed, 'refresh');
     }
@@ -179,14 +198,18 @@ export class SessionManager {
           `put a new access_token into [${this.options.accountId}] and restart, or set password so the relay can log in by itself`,
       );
     }
-    this.log.warn({ errcode: why.errcode, softLogout: why.softLogout }, `Matrix access token rejected (${why.errcode}), logging in again`);
+    this.log.warn(
+      { errcode: why.errcode, softLogout: why.softLogout },
+      `Matrix access token rejected (${why.errcode}), logging in again`,
+    );
     return this.adopt(await this.login(old?.deviceId), 'login');
   }
 
   private adopt(adopted: MatrixSession, how: 'start' | 'login' | 'refresh'): MatrixSession {
     // Remember which configured token this session was made under (see establish()).
     const fingerprint = tokenFingerprint(this.options.settings.access_token);
-    const session: MatrixSession = fingerprint === undefined ? adopted : { ...adopted, configTokenFingerprint: fingerprint };
+    const session: MatrixSession =
+      fingerprint === undefined ? adopted : { ...adopted, configTokenFingerprint: fingerprint };
     registerSecret(session.accessToken);
     registerSecret(session.refreshToken);
     this.session = session;
@@ -194,7 +217,10 @@ export class SessionManager {
     try {
       this.options.store.save(session);
     } catch (error) {
-      this.log.error({ err: error, file: this.options.store.file }, 'cannot write the Matrix session file; the next start will log in again');
+      this.log.error(
+        { err: error, file: this.options.store.file },
+        'cannot write the Matrix session file; the next start will log in again',
+      );
     }
     this.scheduleRefresh(session);
     this.options.onSession(session, how);
@@ -203,7 +229,9 @@ export class SessionManager {
 
   /** whoami with the candidate's token: the session (device id filled in), or undefined when rejected. */
   private async check(candidate: MatrixSession): Promise<MatrixSession | undefined> {
-    const answer = await withAuthRetries('whoami', this.retryContext, (signal) => whoamiRequest(this.hs, candidate.accessToken, signal));
+    const answer = await withAuthRetries('whoami', this.retryContext, (signal) =>
+      whoamiRequest(this.hs, candidate.accessToken, signal),
+    );
     if (answer.kind === 'rejected') return undefined;
     const body = answer.value as { user_id?: unknown; device_id?: unknown };
     if (body.user_id !== this.options.settings.user_id) {
@@ -219,7 +247,9 @@ export class SessionManager {
   private async refresh(from: MatrixSession): Promise<MatrixSession | undefined> {
     if (from.refreshToken === undefined) return undefined;
     const refreshToken = from.refreshToken;
-    const answer = await withAuthRetries('refresh', this.retryContext, (signal) => refreshRequest(this.hs, refreshToken, signal));
+    const answer = await withAuthRetries('refresh', this.retryContext, (signal) =>
+      refreshRequest(this.hs, refreshToken, signal),
+    );
     if (answer.kind === 'rejected') {
       this.log.warn({ errcode: answer.errcode }, 'Matrix token refresh failed, logging in with the password');
       return undefined;
@@ -249,11 +279,15 @@ export class SessionManager {
         answer.errcode === 'M_FORBIDDEN'
           ? `check password in [${this.options.accountId}]`
           : `the homeserver may not allow password logins; use an access_token in [${this.options.accountId}]`;
-      throw new MatrixAuthFailure(`Matrix login as ${settings.user_id} was rejected (${answer.errcode}${answer.message === '' ? '' : `: ${answer.message}`}): ${hint}`);
+      throw new MatrixAuthFailure(
+        `Matrix login as ${settings.user_id} was rejected (${answer.errcode}${answer.message === '' ? '' : `: ${answer.message}`}): ${hint}`,
+      );
     }
     const body = answer.value as LoginResponse;
     if (typeof body.access_token !== 'string' || typeof body.device_id !== 'string') {
-      throw new MatrixAuthFailure(`Matrix login as ${settings.user_id} returned no access token or device id`);
+      throw new MatrixAuthFailure(
+        `Matrix login as ${settings.user_id} returned no access token or device id`,
+      );
     }
     registerSecret(body.access_token);
     registerSecret(typeof body.refresh_token === 'string' ? body.refresh_token : undefined);

@@ -60,7 +60,9 @@ export class SessionStore {
       ...(session.refreshToken === undefined ? {} : { refresh_token: session.refreshToken }),
       ...(session.expiresAt === undefined ? {} : { expires_at: session.expiresAt }),
       source: session.source,
-      ...(session.configTokenFingerprint === undefined ? {} : { config_token_fingerprint: session.configTokenFingerprint }),
+      ...(session.configTokenFingerprint === undefined
+        ? {}
+        : { config_token_fingerprint: session.configTokenFingerprint }),
     };
     writeFileAtomic(this.file, `${JSON.stringify(record, null, 2)}\n`, { mode: SESSION_FILE_MODE });
   }
@@ -69,12 +71,19 @@ export class SessionStore {
 function parseSession(data: unknown): MatrixSession | undefined {
   if (typeof data !== 'object' || data === null) return undefined;
   const r = data as Record<string, unknown>;
-  const str = (key: string): string | undefined => (typeof r[key] === 'string' && r[key] !== '' ? r[key] : undefined);
+  const str = (key: string): string | undefined =>
+    typeof r[key] === 'string' && r[key] !== '' ? r[key] : undefined;
   const homeserver = str('homeserver');
   const userId = str('user_id');
   const deviceId = str('device_id');
   const accessToken = str('access_token');
-  if (r.version !== FILE_VERSION || homeserver === undefined || userId === undefined || deviceId === undefined || accessToken === undefined) {
+  if (
+    r.version !== FILE_VERSION ||
+    homeserver === undefined ||
+    userId === undefined ||
+    deviceId === undefined ||
+    accessToken === undefined
+  ) {
     return undefined;
   }
   const refreshToken = str('refresh_token');

@@ -52,7 +52,11 @@ export interface SyncLoopOptions {
   readonly userId: string;
   readonly timeoutMs: number;
   readonly signal: AbortSignal;
-  readonly handleBatch: (response: Record<string, unknown>, mode: BatchMode, since: string | undefined) => Promise<void>;
+  readonly handleBatch: (
+    response: Record<string, unknown>,
+    mode: BatchMode,
+    since: string | undefined,
+  ) => Promise<void>;
   /** A sync succeeded (after a failure, or the first one). */
   readonly onHealthy: () => void;
   /** A sync failed with a network or server error; the loop retries by itself. */
@@ -82,7 +86,10 @@ export async function runSyncLoop(options: SyncLoopOptions): Promise<void> {
       if (verdict.kind === 'aborted' || signal.aborted) return;
       const reason = error instanceof Error ? error.message : String(error);
       if (verdict.kind === 'fatal' && since !== undefined && ++fatalInARow >= MAX_FATAL_BEFORE_RESET) {
-        log.warn({ reason }, 'the homeserver keeps refusing our sync position; starting over (history is not relayed)');
+        log.warn(
+          { reason },
+          'the homeserver keeps refusing our sync position; starting over (history is not relayed)',
+        );
         store.setSyncToken(null);
         mode = 'initial';
         fatalInARow = 0;
@@ -99,7 +106,8 @@ export async function runSyncLoop(options: SyncLoopOptions): Promise<void> {
     }
     fatalInARow = 0;
     backoff.reset();
-    const body = typeof response === 'object' && response !== null ? (response as Record<string, unknown>) : {};
+    const body =
+      typeof response === 'object' && response !== null ? (response as Record<string, unknown>) : {};
     if (typeof body.next_batch !== 'string') {
       options.onTrouble('sync answer without next_batch');
       await sleep(backoff.next(), signal).catch(() => undefined);
@@ -130,7 +138,10 @@ async function ensureFilter(options: SyncLoopOptions): Promise<string | undefine
     if (error instanceof MatrixAuthFailure) throw error;
     if (classifyMatrixError(error).kind === 'aborted') return undefined;
     // Syncing without a filter works, only with bigger answers.
-    options.log.debug({ reason: error instanceof Error ? error.message : String(error) }, 'could not create a sync filter');
+    options.log.debug(
+      { reason: error instanceof Error ? error.message : String(error) },
+      'could not create a sync filter',
+    );
     return undefined;
   }
 }

@@ -62,7 +62,11 @@ export class SyncStore implements IStorageProvider {
   getFilter(): IFilterInfo {
     // The SDK's interface types this as always present; it checks for a falsy value.
     const filter = this.state.filter;
-    return (filter === null ? null : { id: filter.id as unknown as number, filter: JSON.parse(filter.json) as unknown }) as IFilterInfo;
+    return (
+      filter === null
+        ? null
+        : { id: filter.id as unknown as number, filter: JSON.parse(filter.json) as unknown }
+    ) as IFilterInfo;
   }
 
   /** The stored filter id when it was created for exactly this filter definition. */
@@ -81,7 +85,12 @@ export class SyncStore implements IStorageProvider {
   }
 
   private persist(): void {
-    const record = { version: FILE_VERSION, sync_token: this.state.syncToken, filter: this.state.filter, values: this.state.values };
+    const record = {
+      version: FILE_VERSION,
+      sync_token: this.state.syncToken,
+      filter: this.state.filter,
+      values: this.state.values,
+    };
     // Written after every sync batch: atomic, but not fsynced (a power loss replays a batch at worst).
     writeFileAtomic(this.file, `${JSON.stringify(record)}\n`, { mode: 0o600, durable: false });
   }
@@ -98,7 +107,10 @@ function parseState(data: unknown): State | undefined {
   }
   return {
     syncToken: typeof r.sync_token === 'string' ? r.sync_token : null,
-    filter: filter !== null && typeof filter?.id === 'string' && typeof filter.json === 'string' ? { id: filter.id, json: filter.json } : null,
+    filter:
+      filter !== null && typeof filter?.id === 'string' && typeof filter.json === 'string'
+        ? { id: filter.id, json: filter.json }
+        : null,
     values,
   };
 }

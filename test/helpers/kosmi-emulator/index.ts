@@ -306,7 +306,11 @@ export async function startKosmiEmulator(options: KosmiEmulatorOptions = {}): Pr
         }
         // §11: connection_init must carry payload.token; ua, v and r are ignored. false -> 4403.
         const verdict = await tokens.verify(ctx.connectionParams?.token);
-        inits.push({ jti, accepted: !('refused' in verdict), ...('refused' in verdict ? { closeCode: 4403 } : {}) });
+        inits.push({
+          jti,
+          accepted: !('refused' in verdict),
+          ...('refused' in verdict ? { closeCode: 4403 } : {}),
+        });
         if ('refused' in verdict) return false;
         connection.sub = verdict.sub;
         connection.jti = verdict.jti;

@@ -27,9 +27,7 @@ export class EmulatorTokens {
   }
 
   /** The token's sub and jti, or a reason it is refused (bad signature, expired, revoked). */
-  async verify(
-    token: unknown,
-  ): Promise<{ sub: string; jti: string; exp: number } | { refused: string }> {
+  async verify(token: unknown): Promise<{ sub: string; jti: string; exp: number } | { refused: string }> {
     if (typeof token !== 'string' || token === '') return { refused: 'no token' };
     try {
       const { payload } = await jwtVerify(token, this.secret, {

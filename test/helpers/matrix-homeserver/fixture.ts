@@ -51,7 +51,11 @@ export class MatrixFixture {
     fixture.relayUserId = hs.registerUser(uniqueName('relay'), RELAY_PASSWORD, 'Relay Bot');
     fixture.aliceId = hs.registerUser(uniqueName('alice'), 'alice-pw', 'Alice Liddell');
     fixture.alias = `#${uniqueName('room')}:${hs.serverName}`;
-    fixture.roomId = hs.createRoom({ creator: fixture.aliceId, alias: fixture.alias, public: options.roomPublic ?? true });
+    fixture.roomId = hs.createRoom({
+      creator: fixture.aliceId,
+      alias: fixture.alias,
+      public: options.roomPublic ?? true,
+    });
     return fixture;
   }
 
@@ -66,12 +70,16 @@ export class MatrixFixture {
     });
   }
 
-  adapter(settings: MatrixAccountConfig, options: { channels?: string[]; account?: string } = {}): RelayHarness {
+  adapter(
+    settings: MatrixAccountConfig,
+    options: { channels?: string[]; account?: string } = {},
+  ): RelayHarness {
     const stream = new Writable({
       write: (chunk: Buffer, _encoding, callback) => {
         const text = chunk.toString('utf8');
         this.rawLog.push(text);
-        for (const line of text.split('\n')) if (line.trim() !== '') this.lines.push(JSON.parse(line) as LogLine);
+        for (const line of text.split('\n'))
+          if (line.trim() !== '') this.lines.push(JSON.parse(line) as LogLine);
         callback();
       },
     });
@@ -98,7 +106,9 @@ export class MatrixFixture {
   }
 
   logged(text: string | RegExp): LogLine[] {
-    return this.lines.filter((line) => (typeof text === 'string' ? line.msg.includes(text) : text.test(line.msg)));
+    return this.lines.filter((line) =>
+      typeof text === 'string' ? line.msg.includes(text) : text.test(line.msg),
+    );
   }
 
   async close(): Promise<void> {
@@ -110,7 +120,11 @@ export class MatrixFixture {
 
 let sequence = 0;
 /** An outbound message as the router hands it over. */
-export function outbound(channel: string, text: string, overrides: Partial<OutboundMessage> = {}): OutboundMessage {
+export function outbound(
+  channel: string,
+  text: string,
+  overrides: Partial<OutboundMessage> = {},
+): OutboundMessage {
   sequence += 1;
   return {
     id: `test-${process.pid}-${sequence}-${Math.random().toString(36).slice(2)}`,

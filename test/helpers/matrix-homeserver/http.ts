@@ -17,7 +17,8 @@ export class MatrixHttpError extends Error {
 }
 
 export const errors = {
-  unrecognized: (status = 404): MatrixHttpError => new MatrixHttpError(status, 'M_UNRECOGNIZED', 'Unrecognized request'),
+  unrecognized: (status = 404): MatrixHttpError =>
+    new MatrixHttpError(status, 'M_UNRECOGNIZED', 'Unrecognized request'),
   notFound: (what: string): MatrixHttpError => new MatrixHttpError(404, 'M_NOT_FOUND', what),
   forbidden: (what: string): MatrixHttpError => new MatrixHttpError(403, 'M_FORBIDDEN', what),
   badJson: (what: string): MatrixHttpError => new MatrixHttpError(400, 'M_BAD_JSON', what),
@@ -27,9 +28,15 @@ export const errors = {
   unknownToken: (softLogout: boolean): MatrixHttpError =>
     new MatrixHttpError(401, 'M_UNKNOWN_TOKEN', 'Unknown access token', { soft_logout: softLogout }),
   limitExceeded: (retryAfterMs: number): MatrixHttpError =>
-    new MatrixHttpError(429, 'M_LIMIT_EXCEEDED', 'Too many requests', { retry_after_ms: retryAfterMs }, {
-      'retry-after': String(Math.ceil(retryAfterMs / 1000)),
-    }),
+    new MatrixHttpError(
+      429,
+      'M_LIMIT_EXCEEDED',
+      'Too many requests',
+      { retry_after_ms: retryAfterMs },
+      {
+        'retry-after': String(Math.ceil(retryAfterMs / 1000)),
+      },
+    ),
 };
 
 export interface Request {
@@ -67,7 +74,8 @@ export class Routes {
       const match = route.pattern.exec(path);
       if (match === null) continue;
       pathKnown = true;
-      if (route.method === method) return { handler: route.handler, params: match.slice(1).map((p) => decodeURIComponent(p)) };
+      if (route.method === method)
+        return { handler: route.handler, params: match.slice(1).map((p) => decodeURIComponent(p)) };
     }
     throw errors.unrecognized(pathKnown ? 405 : 404);
   }
@@ -86,18 +94,33 @@ export async function readBody(request: IncomingMessage): Promise<unknown> {
   }
 }
 
-export function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
-  response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  response.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
   response.end(text);
 }
 
 export function sendError(response: ServerResponse, error: MatrixHttpError): void {
-  sendJson(response, error.status, { errcode: error.errcode, error: error.message, ...error.extra }, error.headers);
+  sendJson(
+    response,
+    error.status,
+    { errcode: error.errcode, error: error.message, ...error.extra },
+    error.headers,
+  );
 }
 
 export function objectBody(request: Request): Record<string, unknown> {
   const body = request.body ?? {};
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw errors.badJson('Body must be a JSON object');
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw errors.badJson('Body must be a JSON object');
   return body as Record<string, unknown>;
 }

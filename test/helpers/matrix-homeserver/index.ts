@@ -114,12 +114,24 @@ export class MatrixHomeserver extends RoomControls {
       }
       const route = this.routes.find(method, url.pathname);
       const body = await readBody(request);
-      const result = await route.handler({ method, path: url.pathname, query: url.searchParams, headers: request.headers, body, params: route.params, closed: closed.signal });
+      const result = await route.handler({
+        method,
+        path: url.pathname,
+        query: url.searchParams,
+        headers: request.headers,
+        body,
+        params: route.params,
+        closed: closed.signal,
+      });
       if (!response.headersSent && !response.destroyed) sendJson(response, 200, result);
     } catch (error) {
       if (response.headersSent || response.destroyed) return;
       if (error instanceof MatrixHttpError) sendError(response, error);
-      else sendJson(response, 500, { errcode: 'M_UNKNOWN', error: error instanceof Error ? error.message : String(error) });
+      else
+        sendJson(response, 500, {
+          errcode: 'M_UNKNOWN',
+          error: error instanceof Error ? error.message : String(error),
+        });
     }
   }
 
@@ -136,7 +148,8 @@ export class MatrixHomeserver extends RoomControls {
   private addFault(options: FaultOptions, respond: (response: ServerResponse) => void): void {
     const pattern = options.path ?? CLIENT_PATH;
     this.faults.push({
-      match: (method, path) => pattern.test(path) && (options.method === undefined || options.method === method),
+      match: (method, path) =>
+        pattern.test(path) && (options.method === undefined || options.method === method),
       remaining: options.times ?? Number.POSITIVE_INFINITY,
       until: options.forMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.forMs,
       respond,
@@ -188,7 +201,10 @@ export class MatrixHomeserver extends RoomControls {
   }
 
   /** An access token made outside the login endpoint (as users copy one from their client). */
-  createAccessToken(userId: string, deviceId = this.state.id('PRE').toUpperCase()): { token: string; deviceId: string } {
+  createAccessToken(
+    userId: string,
+    deviceId = this.state.id('PRE').toUpperCase(),
+  ): { token: string; deviceId: string } {
     this.state.users.get(userId)?.devices.set(deviceId, { deviceId, displayName: 'pre-made' });
     return { token: this.state.issueAccessToken(userId, deviceId, undefined).token, deviceId };
   }
@@ -209,7 +225,10 @@ export class MatrixHomeserver extends RoomControls {
   validTokens(userId: string): string[] {
     const now = Date.now();
     return [...this.state.accessTokens.values()]
-      .filter((t) => t.userId === userId && t.invalid === undefined && (t.expiresAt === undefined || t.expiresAt > now))
+      .filter(
+        (t) =>
+          t.userId === userId && t.invalid === undefined && (t.expiresAt === undefined || t.expiresAt > now),
+      )
       .map((t) => t.token);
   }
 

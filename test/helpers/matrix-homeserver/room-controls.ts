@@ -13,16 +13,41 @@ export class RoomControls {
     return this.state.serverName;
   }
 
-
-  createRoom(options: { creator: string; alias?: string; name?: string; public?: boolean; encrypted?: boolean }): string {
+  createRoom(options: {
+    creator: string;
+    alias?: string;
+    name?: string;
+    public?: boolean;
+    encrypted?: boolean;
+  }): string {
     const state = this.state;
-    const room: Room = { roomId: `!${state.id('r')}:${state.serverName}`, aliases: new Set(), events: [], state: new Map() };
+    const room: Room = {
+      roomId: `!${state.id('r')}:${state.serverName}`,
+      aliases: new Set(),
+      events: [],
+      state: new Map(),
+    };
     state.rooms.set(room.roomId, room);
     const creator = options.creator;
-    const add = (type: string, content: Record<string, unknown>, key = ''): StoredEvent => state.append(room, { type, sender: creator, state_key: key, content });
+    const add = (type: string, content: Record<string, unknown>, key = ''): StoredEvent =>
+      state.append(room, { type, sender: creator, state_key: key, content });
     add('m.room.create', { creator, room_version: '10' });
-    add('m.room.member', { membership: 'join', ...(state.users.get(creator)?.displayName === undefined ? {} : { displayname: state.users.get(creator)?.displayName }) }, creator);
-    add('m.room.power_levels', { users: { [creator]: 100 }, users_default: 0, events_default: 0, state_default: 50 });
+    add(
+      'm.room.member',
+      {
+        membership: 'join',
+        ...(state.users.get(creator)?.displayName === undefined
+          ? {}
+          : { displayname: state.users.get(creator)?.displayName }),
+      },
+      creator,
+    );
+    add('m.room.power_levels', {
+      users: { [creator]: 100 },
+      users_default: 0,
+      events_default: 0,
+      state_default: 50,
+    });
     add('m.room.join_rules', { join_rule: options.public === false ? 'invite' : 'public' });
     add('m.room.history_visibility', { history_visibility: 'shared' });
     if (options.alias !== undefined) {
@@ -46,27 +71,54 @@ export class RoomControls {
   }
 
   invite(inviter: string, room: string, invitee: string): void {
-    this.state.append(this.room(room), { type: 'm.room.member', sender: inviter, state_key: invitee, content: { membership: 'invite' } });
+    this.state.append(this.room(room), {
+      type: 'm.room.member',
+      sender: inviter,
+      state_key: invitee,
+      content: { membership: 'invite' },
+    });
   }
 
   kick(by: string, room: string, userId: string, ban = false): void {
-    this.state.append(this.room(room), { type: 'm.room.member', sender: by, state_key: userId, content: { membership: ban ? 'ban' : 'leave' } });
+    this.state.append(this.room(room), {
+      type: 'm.room.member',
+      sender: by,
+      state_key: userId,
+      content: { membership: ban ? 'ban' : 'leave' },
+    });
   }
 
   /** Changes a member's display name in one room (a new m.room.member event). */
   setRoomDisplayName(userId: string, room: string, displayname: string): void {
-    this.state.append(this.room(room), { type: 'm.room.member', sender: userId, state_key: userId, content: { membership: 'join', displayname } });
+    this.state.append(this.room(room), {
+      type: 'm.room.member',
+      sender: userId,
+      state_key: userId,
+      content: { membership: 'join', displayname },
+    });
   }
 
   markEncrypted(room: string, by?: string): void {
     const target = this.room(room);
     const sender = by ?? target.state.get(stateKey('m.room.create', ''))?.sender ?? '';
-    this.state.append(target, { type: 'm.room.encryption', sender, state_key: '', content: { algorithm: 'm.megolm.v1.aes-sha2' } });
+    this.state.append(target, {
+      type: 'm.room.encryption',
+      sender,
+      state_key: '',
+      content: { algorithm: 'm.megolm.v1.aes-sha2' },
+    });
   }
 
   /** Posts an event as any user (joined to the room); returns its event id. */
   post(sender: string, room: string, content: Record<string, unknown>, type = 'm.room.message'): string {
-    return sendEvent(this.state, this.room(room), { userId: sender, deviceId: 'EMULATOR' }, type, content, this.state.id('t'));
+    return sendEvent(
+      this.state,
+      this.room(room),
+      { userId: sender, deviceId: 'EMULATOR' },
+      type,
+      content,
+      this.state.id('t'),
+    );
   }
 
   text(sender: string, room: string, body: string): string {
@@ -91,7 +143,9 @@ export class RoomControls {
   reply(sender: string, room: string, original: string, body: string): string {
     const target = this.room(room).events.find((e) => e.event_id === original);
     const originalBody = typeof target?.content.body === 'string' ? target.content.body : '';
-    const quoted = originalBody.split('\n').map((line, i) => (i === 0 ? `> <${target?.sender ?? ''}> ${line}` : `> ${line}`));
+    const quoted = originalBody
+      .split('\n')
+      .map((line, i) => (i === 0 ? `> <${target?.sender ?? ''}> ${line}` : `> ${line}`));
     return this.post(sender, room, {
       msgtype: 'm.text',
       body: `${quoted.join('\n')}\n\n${body}`,
@@ -101,18 +155,48 @@ export class RoomControls {
     });
   }
 
-  media(sender: string, room: string, msgtype: 'm.image' | 'm.file' | 'm.audio' | 'm.video', fileName: string): string {
-    return this.post(sender, room, { msgtype, body: fileName, url: `mxc://${this.serverName}/${this.state.id('media')}`, info: { size: 1234 } });
+  media(
+    sender: string,
+    room: string,
+    msgtype: 'm.image' | 'm.file' | 'm.audio' | 'm.video',
+    fileName: string,
+  ): string {
+    return this.post(sender, room, {
+      msgtype,
+      body: fileName,
+      url: `mxc://${this.serverName}/${this.state.id('media')}`,
+      info: { size: 1234 },
+    });
   }
 
   redact(sender: string, room: string, eventId: string): string {
     const target = this.room(room);
-    return sendEvent(this.state, target, { userId: sender, deviceId: 'EMULATOR' }, 'm.room.redaction', {}, this.state.id('t'), undefined, eventId);
+    return sendEvent(
+      this.state,
+      target,
+      { userId: sender, deviceId: 'EMULATOR' },
+      'm.room.redaction',
+      {},
+      this.state.id('t'),
+      undefined,
+      eventId,
+    );
   }
 
   /** An m.room.encrypted event, as a client in an encrypted room sends it. */
   encrypted(sender: string, room: string): string {
-    return this.post(sender, room, { algorithm: 'm.megolm.v1.aes-sha2', ciphertext: 'AwgAEn...', device_id: 'OTHER', sender_key: 'x', session_id: 'y' }, 'm.room.encrypted');
+    return this.post(
+      sender,
+      room,
+      {
+        algorithm: 'm.megolm.v1.aes-sha2',
+        ciphertext: 'AwgAEn...',
+        device_id: 'OTHER',
+        sender_key: 'x',
+        session_id: 'y',
+      },
+      'm.room.encrypted',
+    );
   }
 
   /** Makes an event look older (its origin_server_ts and so unsigned.age), e.g. backlog past the max age. */
@@ -124,7 +208,11 @@ export class RoomControls {
   /** Timeline events of a room (full client format), optionally only one sender's or one type's. */
   events(room: string, filter: { sender?: string; type?: string } = {}): Record<string, unknown>[] {
     return this.room(room)
-      .events.filter((e) => (filter.sender === undefined || e.sender === filter.sender) && (filter.type === undefined || e.type === filter.type))
+      .events.filter(
+        (e) =>
+          (filter.sender === undefined || e.sender === filter.sender) &&
+          (filter.type === undefined || e.type === filter.type),
+      )
       .map((e) => clientEvent(e));
   }
 

@@ -61,24 +61,35 @@ export function addAuthRoutes(routes: Routes, state: HomeserverState, settings: 
     const identifier = body.identifier as { type?: unknown; user?: unknown } | undefined;
     let name: unknown = body.user; // deprecated top-level form
     if (identifier !== undefined) {
-      if (identifier.type !== 'm.id.user') throw new MatrixHttpError(400, 'M_UNKNOWN', 'Unknown identifier type');
+      if (identifier.type !== 'm.id.user')
+        throw new MatrixHttpError(400, 'M_UNKNOWN', 'Unknown identifier type');
       name = identifier.user;
     }
-    if (typeof name !== 'string' || typeof body.password !== 'string') throw errors.missingParam('Missing identifier or password');
+    if (typeof name !== 'string' || typeof body.password !== 'string')
+      throw errors.missingParam('Missing identifier or password');
     const user: User | undefined = state.users.get(state.userIdFor(name));
-    if (user === undefined || user.password !== body.password) throw errors.forbidden('Invalid username or password');
+    if (user === undefined || user.password !== body.password)
+      throw errors.forbidden('Invalid username or password');
     // Spec (POST /login, device_id): "If this does not correspond to a known client device, a new
     // device will be created. The server will invalidate any access token previously associated
     // with this device." A known one is reused, and its earlier access and refresh tokens die.
-    const deviceId = typeof body.device_id === 'string' && body.device_id !== '' ? body.device_id : state.id('DEV').toUpperCase();
+    const deviceId =
+      typeof body.device_id === 'string' && body.device_id !== ''
+        ? body.device_id
+        : state.id('DEV').toUpperCase();
     if (user.devices.has(deviceId)) {
       invalidateDeviceTokens(state, user.userId, deviceId);
     } else {
-      const displayName = typeof body.initial_device_display_name === 'string' ? body.initial_device_display_name : undefined;
+      const displayName =
+        typeof body.initial_device_display_name === 'string' ? body.initial_device_display_name : undefined;
       user.devices.set(deviceId, { deviceId, displayName });
     }
     const wantsRefresh = body.refresh_token === true && settings.tokenLifetimeMs !== undefined;
-    const access = state.issueAccessToken(user.userId, deviceId, wantsRefresh ? settings.tokenLifetimeMs : undefined);
+    const access = state.issueAccessToken(
+      user.userId,
+      deviceId,
+      wantsRefresh ? settings.tokenLifetimeMs : undefined,
+    );
     settings.counters.loginsOk += 1;
     return {
       user_id: user.userId,
@@ -86,7 +97,10 @@ export function addAuthRoutes(routes: Routes, state: HomeserverState, settings: 
       device_id: deviceId,
       home_server: state.serverName,
       ...(wantsRefresh
-        ? { refresh_token: state.issueRefreshToken(user.userId, deviceId).token, expires_in_ms: settings.tokenLifetimeMs }
+        ? {
+            refresh_token: state.issueRefreshToken(user.userId, deviceId).token,
+            expires_in_ms: settings.tokenLifetimeMs,
+          }
         : {}),
     };
   });
@@ -103,7 +117,9 @@ export function addAuthRoutes(routes: Routes, state: HomeserverState, settings: 
     }
     settings.counters.refreshes += 1;
     refresh.used = true;
-    const previous = [...state.accessTokens.values()].find((t) => t.deviceId === refresh.deviceId && t.userId === refresh.userId && t.invalid === undefined);
+    const previous = [...state.accessTokens.values()].find(
+      (t) => t.deviceId === refresh.deviceId && t.userId === refresh.userId && t.invalid === undefined,
+    );
     const access = state.issueAccessToken(refresh.userId, refresh.deviceId, settings.tokenLifetimeMs);
     if (previous !== undefined) access.replaces = { access: previous, refresh };
     return {
@@ -128,7 +144,8 @@ export function addAuthRoutes(routes: Routes, state: HomeserverState, settings: 
 
   routes.add('POST', '/_matrix/client/v3/logout/all', (request) => {
     const token = authenticate(state, request);
-    for (const other of state.accessTokens.values()) if (other.userId === token.userId) other.invalid = { softLogout: false };
+    for (const other of state.accessTokens.values())
+      if (other.userId === token.userId) other.invalid = { softLogout: false };
     state.users.get(token.userId)?.devices.clear();
     return {};
   });

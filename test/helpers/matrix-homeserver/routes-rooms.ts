@@ -8,10 +8,15 @@ import { errors, objectBody, type Request, type Routes } from './http.js';
 import { stateKey, type HomeserverState, type Room, type StoredEvent } from './state.js';
 
 /** Full client format (GET /event, /state, /members); /sync leaves out room_id. */
-export function clientEvent(event: StoredEvent, forDevice?: string, includeRoomId = true): Record<string, unknown> {
+export function clientEvent(
+  event: StoredEvent,
+  forDevice?: string,
+  includeRoomId = true,
+): Record<string, unknown> {
   const unsigned: Record<string, unknown> = { age: Date.now() - event.origin_server_ts };
   if (event.txn !== undefined && event.txn.deviceId === forDevice) unsigned.transaction_id = event.txn.txnId;
-  if (event.redactedBecause !== undefined) unsigned.redacted_because = clientEvent(event.redactedBecause, undefined, includeRoomId);
+  if (event.redactedBecause !== undefined)
+    unsigned.redacted_because = clientEvent(event.redactedBecause, undefined, includeRoomId);
   return {
     event_id: event.event_id,
     ...(includeRoomId ? { room_id: event.room_id } : {}),
@@ -27,7 +32,8 @@ export function clientEvent(event: StoredEvent, forDevice?: string, includeRoomI
 
 function roomOr404(state: HomeserverState, idOrAlias: string): Room {
   const room = state.resolveRoom(idOrAlias);
-  if (room === undefined) throw errors.notFound(idOrAlias.startsWith('#') ? `Room alias ${idOrAlias} not found` : 'Unknown room');
+  if (room === undefined)
+    throw errors.notFound(idOrAlias.startsWith('#') ? `Room alias ${idOrAlias} not found` : 'Unknown room');
   return room;
 }
 
@@ -36,7 +42,8 @@ export function joinRoom(state: HomeserverState, room: Room, userId: string): vo
   const current = state.membership(room, userId)?.membership;
   if (current === 'join') return;
   if (current === 'ban') throw errors.forbidden('You are banned from this room');
-  if (current !== 'invite' && state.joinRule(room) !== 'public') throw errors.forbidden('You are not invited to this room.');
+  if (current !== 'invite' && state.joinRule(room) !== 'public')
+    throw errors.forbidden('You are not invited to this room.');
   const displayName = state.users.get(userId)?.displayName;
   state.append(room, {
     type: 'm.room.member',
@@ -47,7 +54,8 @@ export function joinRoom(state: HomeserverState, room: Room, userId: string): vo
 }
 
 function requireJoined(state: HomeserverState, room: Room, userId: string): void {
-  if (state.membership(room, userId)?.membership !== 'join') throw errors.forbidden(`User ${userId} not in room ${room.roomId}`);
+  if (state.membership(room, userId)?.membership !== 'join')
+    throw errors.forbidden(`User ${userId} not in room ${room.roomId}`);
 }
 
 /** A send as userId (the relay or a test's other user); same txn id on the same device -> same event. */
@@ -94,7 +102,12 @@ export function addRoomRoutes(routes: Routes, state: HomeserverState): void {
     const { userId } = auth(request);
     const room = roomOr404(state, request.params[0] ?? '');
     if (state.membership(room, userId) === undefined) throw errors.forbidden('Not a member');
-    state.append(room, { type: 'm.room.member', sender: userId, state_key: userId, content: { membership: 'leave' } });
+    state.append(room, {
+      type: 'm.room.member',
+      sender: userId,
+      state_key: userId,
+      content: { membership: 'leave' },
+    });
     return {};
   });
 
@@ -104,7 +117,12 @@ export function addRoomRoutes(routes: Routes, state: HomeserverState): void {
     requireJoined(state, room, userId);
     const invitee = objectBody(request).user_id;
     if (typeof invitee !== 'string') throw errors.missingParam('Missing user_id');
-    state.append(room, { type: 'm.room.member', sender: userId, state_key: invitee, content: { membership: 'invite' } });
+    state.append(room, {
+      type: 'm.room.member',
+      sender: userId,
+      state_key: invitee,
+      content: { membership: 'invite' },
+    });
     return {};
   });
 
@@ -126,7 +144,18 @@ export function addRoomRoutes(routes: Routes, state: HomeserverState): void {
     const token = auth(request);
     const [roomId = '', eventId = '', txnId = ''] = request.params;
     const room = roomOr404(state, roomId);
-    return { event_id: sendEvent(state, room, token, 'm.room.redaction', objectBody(request), txnId, undefined, eventId) };
+    return {
+      event_id: sendEvent(
+        state,
+        room,
+        token,
+        'm.room.redaction',
+        objectBody(request),
+        txnId,
+        undefined,
+        eventId,
+      ),
+    };
   });
 
   const putState = (request: Request): unknown => {
@@ -142,10 +171,13 @@ export function addRoomRoutes(routes: Routes, state: HomeserverState): void {
   const visibleRoom = (request: Request): Room => {
     const { userId } = auth(request);
     const room = roomOr404(state, request.params[0] ?? '');
-    if (state.membership(room, userId) === undefined) throw errors.forbidden(`User ${userId} not in room ${room.roomId}`);
+    if (state.membership(room, userId) === undefined)
+      throw errors.forbidden(`User ${userId} not in room ${room.roomId}`);
     return room;
   };
-  routes.add('GET', `${v3}/rooms/{roomId}/state`, (request) => [...visibleRoom(request).state.values()].map((e) => clientEvent(e)));
+  routes.add('GET', `${v3}/rooms/{roomId}/state`, (request) =>
+    [...visibleRoom(request).state.values()].map((e) => clientEvent(e)),
+  );
   const getState = (request: Request): unknown => {
     const room = visibleRoom(request);
     const [, type = '', key = ''] = request.params;
@@ -158,12 +190,19 @@ export function addRoomRoutes(routes: Routes, state: HomeserverState): void {
   routes.add('GET', `${v3}/rooms/{roomId}/state/{eventType}/{stateKey}`, getState);
 
   routes.add('GET', `${v3}/rooms/{roomId}/members`, (request) => ({
-    chunk: [...visibleRoom(request).state.values()].filter((e) => e.type === 'm.room.member').map((e) => clientEvent(e)),
+    chunk: [...visibleRoom(request).state.values()]
+      .filter((e) => e.type === 'm.room.member')
+      .map((e) => clientEvent(e)),
   }));
   routes.add('GET', `${v3}/rooms/{roomId}/joined_members`, (request) => {
     const joined: Record<string, unknown> = {};
     for (const event of visibleRoom(request).state.values()) {
-      if (event.type !== 'm.room.member' || event.content.membership !== 'join' || event.state_key === undefined) continue;
+      if (
+        event.type !== 'm.room.member' ||
+        event.content.membership !== 'join' ||
+        event.state_key === undefined
+      )
+        continue;
       joined[event.state_key] = { display_name: event.content.displayname ?? null, avatar_url: null };
     }
     return { joined };
@@ -176,7 +215,11 @@ export function addRoomRoutes(routes: Routes, state: HomeserverState): void {
   });
   routes.add('GET', `${v3}/joined_rooms`, (request) => {
     const { userId } = auth(request);
-    return { joined_rooms: [...state.rooms.values()].filter((r) => state.membership(r, userId)?.membership === 'join').map((r) => r.roomId) };
+    return {
+      joined_rooms: [...state.rooms.values()]
+        .filter((r) => state.membership(r, userId)?.membership === 'join')
+        .map((r) => r.roomId),
+    };
   });
 
   routes.add('GET', `${v3}/profile/{userId}`, (request) => {
@@ -192,14 +235,16 @@ export function addRoomRoutes(routes: Routes, state: HomeserverState): void {
 
   routes.add('GET', `${v3}/user/{userId}/account_data/{type}`, (request) => {
     const token = auth(request);
-    if (request.params[0] !== token.userId) throw errors.forbidden('Cannot get account data for other users.');
+    if (request.params[0] !== token.userId)
+      throw errors.forbidden('Cannot get account data for other users.');
     const value = state.users.get(token.userId)?.accountData.get(request.params[1] ?? '');
     if (value === undefined) throw errors.notFound('Account data not found');
     return value;
   });
   routes.add('PUT', `${v3}/user/{userId}/account_data/{type}`, (request) => {
     const token = auth(request);
-    if (request.params[0] !== token.userId) throw errors.forbidden('Cannot add account data for other users.');
+    if (request.params[0] !== token.userId)
+      throw errors.forbidden('Cannot add account data for other users.');
     state.users.get(token.userId)?.accountData.set(request.params[1] ?? '', objectBody(request));
     return {};
   });

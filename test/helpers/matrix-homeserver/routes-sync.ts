@@ -9,7 +9,14 @@ import { errors, type Request, type Routes } from './http.js';
 import type { AccessToken, HomeserverState, Room, StoredEvent } from './state.js';
 
 const DEFAULT_TIMELINE_LIMIT = 20;
-const STRIPPED_TYPES = new Set(['m.room.create', 'm.room.name', 'm.room.canonical_alias', 'm.room.join_rules', 'm.room.encryption', 'm.room.avatar']);
+const STRIPPED_TYPES = new Set([
+  'm.room.create',
+  'm.room.name',
+  'm.room.canonical_alias',
+  'm.room.join_rules',
+  'm.room.encryption',
+  'm.room.avatar',
+]);
 
 function parseSince(since: string | null): number | undefined {
   if (since === null) return undefined;
@@ -24,7 +31,11 @@ interface TimelineFilter {
 }
 
 /** The parts of a filter (an id or inline JSON) the emulator applies: room.timeline limit, not_senders, not_types. */
-function timelineFilter(state: HomeserverState, token: AccessToken, filterParam: string | null): TimelineFilter {
+function timelineFilter(
+  state: HomeserverState,
+  token: AccessToken,
+  filterParam: string | null,
+): TimelineFilter {
   let filter: unknown;
   if (filterParam?.startsWith('{') === true) {
     try {
@@ -35,10 +46,15 @@ function timelineFilter(state: HomeserverState, token: AccessToken, filterParam:
   } else if (filterParam !== null) {
     filter = state.users.get(token.userId)?.filters.get(filterParam);
   }
-  const timeline = (filter as { room?: { timeline?: { limit?: unknown; not_senders?: unknown; not_types?: unknown } } } | undefined)?.room?.timeline;
-  const strings = (value: unknown): Set<string> => new Set(Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
+  const timeline = (
+    filter as
+      { room?: { timeline?: { limit?: unknown; not_senders?: unknown; not_types?: unknown } } } | undefined
+  )?.room?.timeline;
+  const strings = (value: unknown): Set<string> =>
+    new Set(Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
   return {
-    limit: typeof timeline?.limit === 'number' && timeline.limit > 0 ? timeline.limit : DEFAULT_TIMELINE_LIMIT,
+    limit:
+      typeof timeline?.limit === 'number' && timeline.limit > 0 ? timeline.limit : DEFAULT_TIMELINE_LIMIT,
     notSenders: strings(timeline?.not_senders),
     notTypes: strings(timeline?.not_types),
   };
@@ -57,7 +73,9 @@ function roomSection(
   if (member.membership === 'invite') {
     if (since !== undefined && member.pos <= since) return undefined;
     const stripped = [...room.state.values()]
-      .filter((e) => STRIPPED_TYPES.has(e.type) || (e.type === 'm.room.member' && e.state_key === token.userId))
+      .filter(
+        (e) => STRIPPED_TYPES.has(e.type) || (e.type === 'm.room.member' && e.state_key === token.userId),
+      )
       .map((e) => ({ type: e.type, state_key: e.state_key, content: e.content, sender: e.sender }));
     return { kind: 'invite', body: { invite_state: { events: stripped } } };
   }
@@ -66,7 +84,13 @@ function roomSection(
     const leaveEvent = room.events.find((e) => e.pos === member.pos);
     return {
       kind: 'leave',
-      body: { timeline: { events: leaveEvent === undefined ? [] : [clientEvent(leaveEvent, deviceId, false)], limited: false }, state: { events: [] } },
+      body: {
+        timeline: {
+          events: leaveEvent === undefined ? [] : [clientEvent(leaveEvent, deviceId, false)],
+          limited: false,
+        },
+        state: { events: [] },
+      },
     };
   }
   // Joined. A room joined after `since` is sent like in an initial sync (recent history, full state).
@@ -86,7 +110,11 @@ function roomSection(
   return {
     kind: 'join',
     body: {
-      timeline: { events: timeline.map((e) => clientEvent(e, deviceId, false)), limited, prev_batch: `s${Math.max(0, firstPos - 1)}` },
+      timeline: {
+        events: timeline.map((e) => clientEvent(e, deviceId, false)),
+        limited,
+        prev_batch: `s${Math.max(0, firstPos - 1)}`,
+      },
       state: { events: stateEvents.map((e) => clientEvent(e, deviceId, false)) },
       ephemeral: { events: [] },
       account_data: { events: [] },
@@ -95,12 +123,18 @@ function roomSection(
   };
 }
 
-function buildSync(state: HomeserverState, token: AccessToken, since: number | undefined, filter: TimelineFilter): { empty: boolean; body: unknown } {
+function buildSync(
+  state: HomeserverState,
+  token: AccessToken,
+  since: number | undefined,
+  filter: TimelineFilter,
+): { empty: boolean; body: unknown } {
   const join: Record<string, unknown> = {};
   const invite: Record<string, unknown> = {};
   const leave: Record<string, unknown> = {};
   for (const room of state.rooms.values()) {
-    const section = roomSection(state, room, token, since, filter) as { kind: string; body: unknown } | undefined;
+    const section = roomSection(state, room, token, since, filter) as
+      { kind: string; body: unknown } | undefined;
     if (section === undefined) continue;
     if (section.kind === 'join') join[room.roomId] = section.body;
     else if (section.kind === 'invite') invite[room.roomId] = section.body;
@@ -128,7 +162,8 @@ function messages(state: HomeserverState, request: Request): unknown {
   const token = authenticate(state, request);
   const room = state.resolveRoom(request.params[0] ?? '');
   if (room === undefined) throw errors.notFound('Unknown room');
-  if (state.membership(room, token.userId) === undefined) throw errors.forbidden(`User ${token.userId} not in room ${room.roomId}`);
+  if (state.membership(room, token.userId) === undefined)
+    throw errors.forbidden(`User ${token.userId} not in room ${room.roomId}`);
   const dir = request.query.get('dir');
   if (dir !== 'b' && dir !== 'f') throw errors.missingParam('dir must be b or f');
   const limit = Math.max(1, Math.min(Number(request.query.get('limit') ?? 10) || 10, 1000));
@@ -161,7 +196,8 @@ export function addSyncRoutes(routes: Routes, state: HomeserverState): void {
       authenticate(state, request);
       const result = buildSync(state, token, since, filter);
       const remaining = deadline - Date.now();
-      if (!result.empty || since === undefined || remaining <= 0 || request.closed.aborted) return result.body;
+      if (!result.empty || since === undefined || remaining <= 0 || request.closed.aborted)
+        return result.body;
       await state.waitForEvents(remaining);
     }
   });

@@ -121,7 +121,13 @@ export class HomeserverState {
   }
 
   issueRefreshToken(userId: string, deviceId: string): RefreshToken {
-    const token: RefreshToken = { token: `syr_${randomBytes(16).toString('hex')}`, userId, deviceId, used: false, revoked: false };
+    const token: RefreshToken = {
+      token: `syr_${randomBytes(16).toString('hex')}`,
+      userId,
+      deviceId,
+      used: false,
+      revoked: false,
+    };
     this.refreshTokens.set(token.token, token);
     return token;
   }
@@ -143,7 +149,10 @@ export class HomeserverState {
   }
 
   /** Appends an event to a room (and its state when state_key is set) and wakes /sync waiters. */
-  append(room: Room, event: Omit<StoredEvent, 'event_id' | 'room_id' | 'pos' | 'origin_server_ts'>): StoredEvent {
+  append(
+    room: Room,
+    event: Omit<StoredEvent, 'event_id' | 'room_id' | 'pos' | 'origin_server_ts'>,
+  ): StoredEvent {
     this.pos += 1;
     const stored: StoredEvent = {
       ...event,
