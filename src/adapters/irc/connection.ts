@@ -10,7 +10,13 @@ import { parseChatLine } from './inbound.js';
 import { ircLower, MAX_NICK_ATTEMPTS, NickKeeper } from './nick.js';
 import { byteLength } from './split.js';
 import { PingWatchdog } from './watchdog.js';
-import { createIrcFrameworkClient, frameworkOptions, type IrcFrameworkClient, type IrcLine } from './wire.js';
+import {
+  createIrcFrameworkClient,
+  frameworkOptions,
+  type FrameworkConnectSettings,
+  type IrcFrameworkClient,
+  type IrcLine,
+} from './wire.js';
 
 /** Until the server shows us our own user@host (in our JOIN echo), assume the longest usual one. */
 const CONSERVATIVE_USER_BYTES = 10; // USERLEN 9 plus the "~" of an unverified ident
@@ -24,15 +30,8 @@ const ERROR_CLOSE_WAIT_MS = 2_000;
 /** NickServ that does not answer IDENTIFY within this time is not waited for any longer. */
 const NICKSERV_TIMEOUT_MS = 15_000;
 
-export interface ConnectionSettings {
-  readonly host: string;
-  readonly port: number;
-  readonly tls: boolean;
-  readonly tlsVerify: boolean;
-  readonly nick: string;
-  readonly realname: string;
-  readonly password?: string;
-  readonly sasl?: { readonly account: string; readonly password: string };
+/** What irc-framework is given (wire.ts), plus what this connection supervises itself. */
+export interface ConnectionSettings extends FrameworkConnectSettings {
   readonly nickservPassword?: string;
   readonly channels: readonly string[];
   readonly connectTimeoutMs: number;
