@@ -42,6 +42,19 @@ function setup(
 
 const inout = (account: string, channel: string) => ({ account, channel, direction: 'inout' as const });
 
+/** Two connected IRC accounts bridged by one gateway: irc.a #x <-> irc.b #y. */
+async function bridgedPair(options: Parameters<typeof setup>[2] = {}) {
+  const a = new FakeAdapter('irc.a', 'irc');
+  const b = new FakeAdapter('irc.b', 'irc');
+  for (const x of [a, b]) await x.start();
+  const { router, echoGuard } = setup(
+    [{ name: 'g', endpoints: [inout('irc.a', '#x'), inout('irc.b', '#y')] }],
+    [a, b],
+    options,
+  );
+  return { a, b, router, echoGuard };
+}
+
 describe('Router', () => {
   it('relays to every other channel of the gateway, never back to the source', async () => {
     const a = new FakeAdapter('irc.a', 'irc');
@@ -105,13 +118,7 @@ describe('Router', () => {
   });
 
   it('drops what the relay itself sent when any of its accounts reads it back', async () => {
-    const a = new FakeAdapter('irc.a', 'irc');
-    const b = new FakeAdapter('irc.b', 'irc');
-    for (const x of [a, b]) await x.start();
-    const { router, echoGuard } = setup(
-      [{ name: 'g', endpoints: [inout('irc.a', '#x'), inout('irc.b', '#y')] }],
-      [a, b],
-    );
+    const { a, b, router, echoGuard } = await bridgedPair();
     echoGuard.remember('[kosmi] <carol> hi');
     a.receive('#x', '[kosmi] <carol> hi', 'relay-b');
     a.receive('#x', 'a human line');
@@ -142,13 +149,7 @@ describe('Router', () => {
   });
 
   it('holds messages while the destination is down and delivers them in order on reconnect', async () => {
-    const a = new FakeAdapter('irc.a', 'irc');
-    const b = new FakeAdapter('irc.b', 'irc');
-    for (const x of [a, b]) await x.start();
-    const { router } = setup(
-      [{ name: 'g', endpoints: [inout('irc.a', '#x'), inout('irc.b', '#y')] }],
-      [a, b],
-    );
+    const { a, b, router } = await bridgedPair();
     b.disconnect('server restart');
     for (let i = 0; i < 50; i++) a.receive('#x', `m${i}`);
     expect(router.queueDepth('irc.b')).toBe(50);
@@ -159,12 +160,9 @@ describe('Router', () => {
   });
 
   it('re-sends after a retryable failure, keeping order, and drops a rejected message with an error', async () => {
-    const a = new FakeAdapter('irc.a', 'irc');
-    const b = new FakeAdapter('irc.b', 'irc');
-    for (const x of [a, b]) await x.start();
     const lines: string[] = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
-    setup([{ name: 'g', endpoints: [inout('irc.a', '#x'), inout('irc.b', '#y')] }], [a, b], { logger });
+    const { a, b } = await bridgedPair({ logger });
     let failures = 0;
     b.failWith = (m) => {
       if (m.text === 'm1' && failures < 2) {
@@ -182,16 +180,9 @@ describe('Router', () => {
   });
 
   it('drops the oldest beyond the count bound and says how many', async () => {
-    const a = new FakeAdapter('irc.a', 'irc');
-    const b = new FakeAdapter('irc.b', 'irc');
-    for (const x of [a, b]) await x.start();
     const lines: string[] = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
-    const { router } = setup(
-      [{ name: 'g', endpoints: [inout('irc.a', '#x'), inout('irc.b', '#y')] }],
-      [a, b],
-      { maxMessages: 10, logger },
-    );
+    const { a, b, router } = await bridgedPair({ maxMessages: 10, logger });
     b.disconnect();
     for (let i = 0; i < 25; i++) a.receive('#x', `m${i}`);
     router.close(); // flushes the summed drop warning now rather than after its window
@@ -204,16 +195,9 @@ describe('Router', () => {
 
   it('drops messages older than the age bound on delivery and says so', async () => {
     let now = 0;
-    const a = new FakeAdapter('irc.a', 'irc');
-    const b = new FakeAdapter('irc.b', 'irc');
-    for (const x of [a, b]) await x.start();
     const lines: string[] = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
-    setup([{ name: 'g', endpoints: [inout('irc.a', '#x'), inout('irc.b', '#y')] }], [a, b], {
-      maxAgeMs: 1_000,
-      now: () => now,
-      logger,
-    });
+    const { a, b } = await bridgedPair({ maxAgeMs: 1_000, now: () => now, logger });
     b.disconnect();
     a.receive('#x', 'old');
     now = 5_000;
@@ -225,13 +209,7 @@ describe('Router', () => {
   });
 
   it('takes nothing in after stopIntake but still drains what was queued', async () => {
-    const a = new FakeAdapter('irc.a', 'irc');
-    const b = new FakeAdapter('irc.b', 'irc');
-    for (const x of [a, b]) await x.start();
-    const { router } = setup(
-      [{ name: 'g', endpoints: [inout('irc.a', '#x'), inout('irc.b', '#y')] }],
-      [a, b],
-    );
+    const { a, b, router } = await bridgedPair();
     b.disconnect();
     a.receive('#x', 'queued');
     router.stopIntake();
