@@ -1,0 +1,78 @@
+import type { Logger } from 'pino';
+
+export interface StoreOptions {
+  /** relay.db and relay.pid live here; created 0700 when missing. */
+  readonly dataDir: string;
+  readonly logger: Logger;
+  /** Clock for timestamps in file names and log rate limits; Date.now by default. */
+  readonly now?: () => number;
+  /** How often a failed or detached store retries, and how often it checks the file is still there. */
+  readonly retryIntervalMs?: number;
+  /** Called on every change of `durable`, after the log line that explains it. */
+  readonly onDurableChange?: (durable: boolean) => void;
+}
+
+/** One outbound piece, kept until its destination confirmed it. `payload` is JSON owned by the core. */
+export interface PieceRecord {
+  /** `${messageId}.${index}` */
+  readonly id: string;
+  readonly messageId: string;
+  readonly account: string;
+  readonly channel: string;
+  readonly enqueuedAt: number;
+  readonly payload: string;
+}
+
+/** `seq` orders pieces by insertion; for a piece not yet on disk (store not durable) it is provisional. */
+export interface StoredPiece extends PieceRecord {
+  readonly seq: number;
+}
+
+/** A relayed message as seen on its source network. */
+export interface MessageRecord {
+  readonly messageId: string;
+  readonly account: string;
+  readonly channel: string;
+  /** The id the source network gave it, when it gives one. */
+  readonly networkId?: string;
+  readonly nick: string;
+  /** Only the first TEXT_KEPT_CHARS characters are kept (for reply quotes). */
+  readonly text: string;
+  readonly createdAt: number;
+}
+
+/** One delivered copy of a relayed message on a destination. */
+export interface CopyRecord {
+  readonly messageId: string;
+  readonly account: string;
+  readonly channel: string;
+  readonly networkId: string;
+  readonly pieceIndex: number;
+  readonly createdAt: number;
+}
+
+export interface MessageCopy {
+  readonly account: string;
+  readonly channel: string;
+  readonly networkId: string;
+  readonly pieceIndex: number;
+}
+
+export interface MappedMessage {
+  readonly messageId: string;
+  readonly account: string;
+  readonly channel: string;
+  readonly networkId?: string;
+  readonly nick: string;
+  readonly text: string;
+  readonly createdAt: number;
+  readonly copies: MessageCopy[];
+}
+
+export interface EchoRecord {
+  readonly text: string;
+  readonly expiresAt: number;
+}
+
+/** Characters of a message's text kept in the message map. */
+export const TEXT_KEPT_CHARS = 200;
