@@ -25,8 +25,9 @@ export default tseslint.config(
         {
           patterns: [
             {
-              group: ['**/adapters/irc/**', '**/adapters/kosmi/**', '**/adapters/matrix/**', '**/auth/**'],
-              message: 'core/ knows no protocol',
+              group: ['**/adapters/**', '**/auth/**', '**/config/**', '**/store/**'],
+              message:
+                'core/ knows no protocol, adapter, config or store: it owns the contracts (core/adapter.ts, core/ledger.ts) that those implement',
             },
             {
               group: ['irc-framework', 'matrix-bot-sdk', 'graphql-ws', 'graphql', 'ws', 'playwright-core'],

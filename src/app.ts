@@ -1,16 +1,21 @@
 import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { createAdapter as defaultCreateAdapter } from './adapters/registry.js';
-import type { AdapterDeps, ChatAdapter } from './adapters/types.js';
+import type { AdapterDeps } from './adapters/types.js';
 import type { AccountConfig, RelayConfig } from './config/schema.js';
-import { EchoGuard } from './core/echo-guard.js';
+import type { ChatAdapter } from './core/adapter.js';
+import { ECHO_TTL_MS, EchoGuard } from './core/echo-guard.js';
 import { Router, type RouterAccount } from './core/router.js';
 import { startHealthServer, type HealthServer } from './health/server.js';
+import { RelayStore, StoreLockedError } from './store/index.js';
 
 /** Shutdown must finish within this (issue 2 §1: "graceful shutdown within 10 s"). */
 export const SHUTDOWN_DEADLINE_MS = 10_000;
 /** Part of the deadline kept for adapters to say goodbye (QUIT, close frames) after flushing. */
 const ADAPTER_STOP_SHARE_MS = 2_500;
+const DAY_MS = 86_400_000;
+/** The message map is pruned this often (and once at start). */
+const PRUNE_INTERVAL_MS = 6 * 60 * 60_000;
 
 export class StartupError extends Error {
   override readonly name = 'StartupError';
@@ -27,6 +32,7 @@ export interface App {
   /** Idempotent. Stops intake, flushes queues, stops adapters; resolves within deadlineMs. */
   stop(deadlineMs?: number): Promise<void>;
   readonly router: Router | undefined;
+  readonly store: RelayStore | undefined;
   readonly adapters: ReadonlyMap<string, ChatAdapter>;
   healthPort(): number | undefined;
 }
@@ -49,10 +55,11 @@ export function ensureDataDir(dir: string): void {
 export function createApp(config: RelayConfig, deps: AppDeps): App {
   const log = deps.logger;
   const makeAdapter = deps.createAdapter ?? defaultCreateAdapter;
-  const echoGuard = new EchoGuard();
   const adapters = new Map<string, ChatAdapter>();
   let router: Router | undefined;
+  let store: RelayStore | undefined;
   let health: HealthServer | undefined;
+  let pruneTimer: NodeJS.Timeout | undefined;
   let stopping: Promise<void> | undefined;
 
   const channelsOf = (accountId: string): string[] => {
@@ -66,11 +73,25 @@ export function createApp(config: RelayConfig, deps: AppDeps): App {
     get router() {
       return router;
     },
+    get store() {
+      return store;
+    },
     adapters,
     healthPort: () => health?.port,
 
     async start() {
       ensureDataDir(config.general.data_dir);
+      try {
+        store = RelayStore.open({ dataDir: config.general.data_dir, logger: log });
+      } catch (error) {
+        if (error instanceof StoreLockedError) throw new StartupError(error.message, { cause: error });
+        throw error;
+      }
+      const ledger = store;
+      const echoGuard = new EchoGuard(ECHO_TTL_MS, Date.now, (text, expiresAt) =>
+        ledger.addEcho(text, expiresAt),
+      );
+      echoGuard.restore(ledger.liveEchoes(Date.now()));
       const routerAccounts = new Map<string, RouterAccount>();
       for (const account of config.accounts.values()) {
         const channels = channelsOf(account.id);
@@ -82,7 +103,6 @@ export function createApp(config: RelayConfig, deps: AppDeps): App {
           logger: log.child({ component: account.protocol, account: account.id }),
           dataDir: config.general.data_dir,
           channels,
-          rememberSent: (text) => echoGuard.remember(text),
         });
         adapters.set(account.id, adapter);
         const settings = account.settings;
@@ -96,8 +116,22 @@ export function createApp(config: RelayConfig, deps: AppDeps): App {
           },
         });
       }
-      router = new Router({ gateways: config.gateways, accounts: routerAccounts, echoGuard, logger: log });
+      router = new Router({
+        gateways: config.gateways,
+        accounts: routerAccounts,
+        echoGuard,
+        store: ledger,
+        logger: log,
+      });
       const activeRouter = router;
+      activeRouter.restore();
+      const prune = (): void => {
+        const removed = ledger.pruneMessageMap(Date.now() - config.general.message_map_days * DAY_MS);
+        if (removed > 0) log.debug({ removed }, 'pruned the message map');
+      };
+      prune();
+      pruneTimer = setInterval(prune, PRUNE_INTERVAL_MS);
+      pruneTimer.unref();
       if (config.general.http_listen !== undefined) {
         health = await startHealthServer(
           config.general.http_listen,
@@ -110,6 +144,7 @@ export function createApp(config: RelayConfig, deps: AppDeps): App {
               })),
             queues: () => activeRouter.queueStats(),
             counters: () => activeRouter.counters,
+            durable: () => ledger.durable,
           },
           log,
         );
@@ -137,6 +172,8 @@ export function createApp(config: RelayConfig, deps: AppDeps): App {
           ),
         );
         await health?.close();
+        clearInterval(pruneTimer);
+        store?.close();
         log.info('stopped');
       })();
       return stopping;

@@ -1,13 +1,18 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import type { ChatMessage, OutboundMessage, Protocol } from '../core/message.js';
 import type {
   AdapterCapabilities,
   AdapterEvents,
   AdapterState,
   AdapterStatus,
   ChatAdapter,
-} from './types.js';
+  SendResult,
+  WireListener,
+} from '../core/adapter.js';
+import type { ChatMessage, OutboundPiece, Protocol } from '../core/message.js';
+
+/** Confirmed piece ids remembered per adapter, so a repeated send() does not deliver twice. */
+const CONFIRMED_IDS = 2_000;
 
 /**
  * Shared plumbing for adapters: typed events and the status with its one info line per change
@@ -17,6 +22,8 @@ export abstract class BaseAdapter extends EventEmitter implements ChatAdapter {
   abstract readonly protocol: Protocol;
   abstract readonly capabilities: AdapterCapabilities;
   private current: AdapterStatus = { state: 'disconnected', since: new Date() };
+  private readonly sending = new Map<string, Promise<SendResult>>();
+  private readonly confirmed = new Map<string, SendResult>();
 
   protected constructor(
     readonly account: string,
@@ -28,7 +35,33 @@ export abstract class BaseAdapter extends EventEmitter implements ChatAdapter {
 
   abstract start(): Promise<void>;
   abstract stop(deadlineMs: number): Promise<void>;
-  abstract send(message: OutboundMessage): Promise<void>;
+  /** Puts one piece on the wire and resolves once the network confirmed it (see ChatAdapter.send). */
+  protected abstract deliver(piece: OutboundPiece, onWire: WireListener): Promise<SendResult>;
+
+  /** The contract's idempotency, in one place for every adapter: one delivery per piece id. */
+  send(piece: OutboundPiece, onWire: WireListener): Promise<SendResult> {
+    const done = this.confirmed.get(piece.id);
+    if (done !== undefined) return Promise.resolve(done);
+    const running = this.sending.get(piece.id);
+    if (running !== undefined) return running;
+    const delivery = this.deliver(piece, onWire).then(
+      (result) => {
+        this.sending.delete(piece.id);
+        this.confirmed.set(piece.id, result);
+        if (this.confirmed.size > CONFIRMED_IDS) {
+          const oldest = this.confirmed.keys().next().value;
+          if (oldest !== undefined) this.confirmed.delete(oldest);
+        }
+        return result;
+      },
+      (error: unknown) => {
+        this.sending.delete(piece.id);
+        throw error;
+      },
+    );
+    this.sending.set(piece.id, delivery);
+    return delivery;
+  }
 
   status(): AdapterStatus {
     return this.current;

@@ -1,5 +1,6 @@
 import type { AccountConfig } from '../config/schema.js';
-import type { AdapterDeps, ChatAdapter } from './types.js';
+import type { ChatAdapter } from '../core/adapter.js';
+import type { AdapterDeps } from './types.js';
 
 /**
  * The one place that knows which adapter serves which protocol. Each adapter module is loaded

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Protocol } from '../core/message.js';
+import type { Gateway } from '../core/gateway.js';
 import { ircAccountSchema } from './irc.js';
 import { kosmiAccountSchema } from './kosmi.js';
 import { matrixAccountSchema } from './matrix.js';
@@ -20,6 +20,8 @@ const generalSchema = z
     /** Outbound queue bounds per destination channel while it is disconnected. */
     queue_max_messages: z.number().int().positive().default(1000),
     queue_max_age_seconds: z.number().int().positive().default(900),
+    /** How long the message map remembers a relayed message (replies, edits, deletions follow it). */
+    message_map_days: z.number().positive().default(30),
   })
   .strict();
 
@@ -54,18 +56,7 @@ export type AccountConfig =
   | { protocol: 'kosmi'; name: string; id: string; settings: RawConfig['kosmi'][string] }
   | { protocol: 'matrix'; name: string; id: string; settings: RawConfig['matrix'][string] };
 
-export type Direction = 'in' | 'out' | 'inout';
-
-export interface GatewayEndpoint {
-  readonly account: string;
-  readonly channel: string;
-  readonly direction: Direction;
-}
-
-export interface Gateway {
-  readonly name: string;
-  readonly endpoints: readonly GatewayEndpoint[];
-}
+export type { Direction, Gateway, GatewayEndpoint } from '../core/gateway.js';
 
 /** The validated, resolved config the app runs on. */
 export interface RelayConfig {
@@ -74,8 +65,4 @@ export interface RelayConfig {
   readonly accounts: ReadonlyMap<string, AccountConfig>;
   /** Enabled gateways only. */
   readonly gateways: readonly Gateway[];
-}
-
-export function protocolOf(accountId: string): Protocol {
-  return accountId.slice(0, accountId.indexOf('.')) as Protocol;
 }

@@ -4,7 +4,6 @@
  */
 
 export type Protocol = 'irc' | 'matrix' | 'kosmi';
-export const PROTOCOLS: readonly Protocol[] = ['irc', 'matrix', 'kosmi'];
 
 /** text: an ordinary line; action: /me (CTCP ACTION, m.emote); notice: IRC NOTICE, m.notice. */
 export type MessageKind = 'text' | 'action' | 'notice';
@@ -19,6 +18,11 @@ export interface ChannelRef {
 export interface ChatMessage {
   /** Unique within this process; used for logs (debug level prints ids only). */
   readonly id: string;
+  /**
+   * The message's own id on its network where it has one (Matrix event id, Kosmi message id, IRC
+   * msgid). The ledger remembers it, so a message read again after a restart is not relayed twice.
+   */
+  readonly networkId?: string;
   readonly kind: MessageKind;
   /** Plain text, formatting removed. May hold several lines separated by "\n". */
   readonly text: string;
@@ -35,19 +39,30 @@ export interface ChatMessage {
   readonly edited?: boolean;
 }
 
-/** What the router hands a destination adapter: the message plus the rendered nick prefix. */
-export interface OutboundMessage {
+/**
+ * One piece of one relayed message for one destination channel: what the core hands an adapter.
+ * The core split the message for this destination (its capabilities), so a piece is sent as one
+ * IRC line, one Matrix event or one Kosmi message. Pieces are kept in the store until confirmed,
+ * so a piece must stay plain JSON.
+ */
+export interface OutboundPiece {
+  /** Stable across restarts: `<outbound id>.<index>`; adapters are idempotent on it. */
   readonly id: string;
+  /** The relayed message this piece belongs to (the message map's key). */
+  readonly messageId: string;
+  readonly index: number;
+  readonly count: number;
   readonly kind: MessageKind;
+  /** This piece's text, without the prefix, in the destination's formatting. */
   readonly text: string;
-  readonly rich?: ChatMessage['rich'];
-  readonly edited?: boolean;
   /** The original sender's nick, for adapters that render it themselves (Matrix bolds it). */
   readonly nick: string;
   /** The prefix rendered from remote_nick_format for this destination, e.g. "[irc] <bob> ". */
   readonly prefix: string;
+  readonly edited?: boolean;
   readonly origin: ChannelRef & { readonly protocol: Protocol; readonly gateway: string };
   /** The destination channel on the receiving account. */
   readonly channel: string;
-  readonly timestamp: Date;
+  /** When the source network said it (ms since the epoch). */
+  readonly timestamp: number;
 }

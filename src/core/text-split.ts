@@ -34,6 +34,10 @@ function units(text: string, atomic: RegExp | undefined): string[] {
   return out;
 }
 
+/** mIRC colour codes with their digits, never cut (mIRC formatting spec, colours). */
+// eslint-disable-next-line no-control-regex -- mIRC colour codes start with control characters
+export const MIRC_COLOUR_CODES = /\x03(?:\d{1,2}(?:,\d{1,2})?)?|\x04(?:[0-9A-Fa-f]{6}(?:,[0-9A-Fa-f]{6})?)?/g;
+
 const isSpace = (unit: string | undefined): boolean => /^\s+$/.test(unit ?? '');
 
 /** Splits text into pieces of at most maxBytes UTF-8 bytes, at a space where that keeps pieces reasonably full. */

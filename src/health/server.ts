@@ -1,12 +1,14 @@
 import http from 'node:http';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { AdapterStatus } from '../adapters/types.js';
+import type { AdapterStatus } from '../core/adapter.js';
 
 export interface HealthSource {
   accounts(): { account: string; status: AdapterStatus; queueDepth: number }[];
   queues(): { account: string; channel: string; depth: number; delivered: number; dropped: number }[];
   counters(): { received: number; relayed: number; echoes: number };
+  /** False while the store cannot write (messages are then kept in memory only). */
+  durable(): boolean;
 }
 
 export interface HealthServer {
@@ -94,6 +96,7 @@ export async function startHealthServer(
       const healthy = accounts.every((a) => a.status.state === 'connected');
       const body = {
         status: healthy ? 'ok' : 'degraded',
+        durable: source.durable(),
         accounts: Object.fromEntries(
           accounts.map((a) => [
             a.account,

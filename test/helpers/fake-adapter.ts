@@ -1,14 +1,22 @@
 import pino from 'pino';
 import { BaseAdapter } from '../../src/adapters/base-adapter.js';
-import type { AdapterCapabilities } from '../../src/adapters/types.js';
-import type { ChatMessage, OutboundMessage, Protocol } from '../../src/core/message.js';
+import type { AdapterCapabilities, SendResult, WireListener } from '../../src/core/adapter.js';
+import type { ChatMessage, OutboundPiece, Protocol } from '../../src/core/message.js';
 
 /** An in-memory adapter implementing our ChatAdapter contract, for core tests (no network). */
 export class FakeAdapter extends BaseAdapter {
-  readonly capabilities: AdapterCapabilities = { formatting: 'plain', maxMessageBytes: 4096, edits: false };
-  readonly sent: OutboundMessage[] = [];
+  capabilities: AdapterCapabilities = {
+    formatting: 'plain',
+    maxMessageBytes: 4096,
+    multiline: true,
+    inFlight: 1,
+    edits: false,
+  };
+  readonly sent: OutboundPiece[] = [];
   /** Set to make the next send() calls fail; returns the error to throw, or undefined to succeed. */
-  failWith: ((message: OutboundMessage) => Error | undefined) | undefined;
+  failWith: ((piece: OutboundPiece) => Error | undefined) | undefined;
+  /** The network id each delivered piece gets (the message map records it). */
+  networkIdOf: ((piece: OutboundPiece) => string | undefined) | undefined;
   stopped = false;
   private counter = 0;
 
@@ -31,11 +39,14 @@ export class FakeAdapter extends BaseAdapter {
     return Promise.resolve();
   }
 
-  send(message: OutboundMessage): Promise<void> {
-    const error = this.failWith?.(message);
+  protected deliver(piece: OutboundPiece, onWire: WireListener): Promise<SendResult> {
+    const error = this.failWith?.(piece);
     if (error !== undefined) return Promise.reject(error);
-    this.sent.push(message);
-    return Promise.resolve();
+    const wire = piece.prefix + piece.text;
+    onWire(wire);
+    this.sent.push(piece);
+    const networkId = this.networkIdOf?.(piece);
+    return Promise.resolve({ wire: [wire], ...(networkId === undefined ? {} : { networkId }) });
   }
 
   connect(): void {

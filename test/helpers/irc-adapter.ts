@@ -1,9 +1,9 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { IrcAdapter } from '../../src/adapters/irc/adapter.js';
-import type { AdapterState } from '../../src/adapters/types.js';
+import type { AdapterState, WireListener } from '../../src/core/adapter.js';
 import { ircAccountSchema } from '../../src/config/irc.js';
-import type { ChatMessage, OutboundMessage } from '../../src/core/message.js';
+import type { ChatMessage } from '../../src/core/message.js';
 import { REDACT_PATHS } from '../../src/log/logger.js';
 import { waitFor } from './wait-for.js';
 
@@ -11,7 +11,10 @@ import { waitFor } from './wait-for.js';
 export interface AdapterHarness {
   readonly adapter: IrcAdapter;
   readonly received: ChatMessage[];
+  /** Every line the adapter reported on the wire (echo memory). */
   readonly remembered: string[];
+  /** The WireListener that fills `remembered`, for send(). */
+  readonly onWire: WireListener;
   readonly states: AdapterState[];
   /** Everything the adapter logged, as JSON lines. */
   logText(): string;
@@ -39,7 +42,6 @@ export function makeIrcAdapter(
     logger,
     dataDir: '/nonexistent',
     channels,
-    rememberSent: (text) => remembered.push(text),
   });
   adapter.on('message', (m) => received.push(m));
   adapter.on('status', (s) => states.push(s.state));
@@ -47,6 +49,9 @@ export function makeIrcAdapter(
     adapter,
     received,
     remembered,
+    onWire: (text) => {
+      remembered.push(text);
+    },
     states,
     logText: () => logText,
     waitForState: async (state, timeoutMs = 15_000) => {
@@ -54,26 +59,5 @@ export function makeIrcAdapter(
     },
     waitForMessage: (test, timeoutMs = 10_000) =>
       waitFor(() => received.find(test), { timeoutMs, what: 'a relayed message' }),
-  };
-}
-
-let counter = 0;
-/** An OutboundMessage as the router would hand it to the adapter. */
-export function outbound(
-  channel: string,
-  text: string,
-  extra: Partial<OutboundMessage> = {},
-): OutboundMessage {
-  counter += 1;
-  return {
-    id: `test:${counter}`,
-    kind: 'text',
-    text,
-    nick: 'bob',
-    prefix: '[kosmi] <bob> ',
-    origin: { account: 'kosmi.main', channel: '@room', protocol: 'kosmi', gateway: 'g' },
-    channel,
-    timestamp: new Date(),
-    ...extra,
   };
 }

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connectIrcClient, type TestIrcClient } from '../helpers/irc-client.js';
-import { makeIrcAdapter, outbound, type AdapterHarness } from '../helpers/irc-adapter.js';
+import { makeIrcAdapter, type AdapterHarness } from '../helpers/irc-adapter.js';
+import { deliveryQueue, sendText } from '../helpers/pieces.js';
 import { startNgircd, type NgircdServer } from '../helpers/ngircd.js';
 import { uniqueName } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -54,15 +55,13 @@ describe('IRC adapter against ngircd: relaying', () => {
     expect(h.received[0]?.rich).toEqual({ format: 'irc', body: 'hello \x02bold\x02 \x0304red\x03' });
     expect(h.received[1]?.rich).toBeUndefined();
 
-    await h.adapter.send(outbound(channel, 'hi from kosmi'));
-    await h.adapter.send(outbound(channel, 'dances', { kind: 'action' }));
-    await h.adapter.send(outbound(channel, 'psst', { kind: 'notice' }));
-    await h.adapter.send(
-      outbound(channel, 'plain', {
-        rich: { format: 'irc', body: '\x0304coloured\x03' },
-        origin: { account: 'irc.other', channel: '#x', protocol: 'irc', gateway: 'g' },
-      }),
-    );
+    await sendText(h.adapter, channel, 'hi from kosmi', {}, h.onWire);
+    await sendText(h.adapter, channel, 'dances', { kind: 'action' }, h.onWire);
+    await sendText(h.adapter, channel, 'psst', { kind: 'notice' }, h.onWire);
+    // The router hands an IRC destination the mIRC body of a message from IRC.
+    await sendText(h.adapter, channel, '\x0304coloured\x03', {
+      origin: { account: 'irc.other', channel: '#x', protocol: 'irc', gateway: 'g' },
+    });
     await human.waitForMessage((m) => m.text.includes('coloured'));
     const got = human.messages
       .filter((m) => m.target === channel && m.nick !== human.nick)
@@ -81,7 +80,7 @@ describe('IRC adapter against ngircd: relaying', () => {
     const words = Array.from({ length: 150 }, (_, i) => ['grüße', '日本語', 'emoji🎉', 'plain'][i % 4]).join(
       ' ',
     );
-    await h.adapter.send(outbound(channel, words));
+    await sendText(h.adapter, channel, words, {}, h.onWire);
     const relayed = () => human.messages.filter((m) => m.nick !== human.nick);
     await waitFor(
       () =>
@@ -102,8 +101,8 @@ describe('IRC adapter against ngircd: relaying', () => {
 
   it('never writes CR, LF or NUL inside a line: an injected QUIT stays text', async () => {
     const { h, human, channel } = await setup();
-    await h.adapter.send(outbound(channel, 'one\r\nQUIT :injected\r\nPRIVMSG #x :two\0three'));
-    await h.adapter.send(outbound(channel, 'after'));
+    await sendText(h.adapter, channel, 'one\r\nQUIT :injected\r\nPRIVMSG #x :two\0three', {}, h.onWire);
+    await sendText(h.adapter, channel, 'after', {}, h.onWire);
     await human.waitForMessage((m) => m.text.endsWith('after'));
     expect(human.messages.filter((m) => m.nick !== human.nick).map((m) => m.text)).toEqual([
       '[kosmi] <bob> one',
@@ -120,7 +119,7 @@ describe('IRC adapter against ngircd: relaying', () => {
     cleanups.push(() => bot.quit());
     await bot.say(channel, 'from a bot');
     await human.say(channel, '!command');
-    await h.adapter.send(outbound(channel, 'our own line'));
+    await sendText(h.adapter, channel, 'our own line', {}, h.onWire);
     await human.say(channel, 'kept');
     await h.waitForMessage((m) => m.text === 'kept');
     expect(h.received.map((m) => m.text)).toEqual(['kept']);
@@ -128,7 +127,7 @@ describe('IRC adapter against ngircd: relaying', () => {
 
   it('cuts a message with more lines than max_lines_per_message and marks it', async () => {
     const { h, human, channel } = await setup({ max_lines_per_message: 2, cut_marker: ' (cut)' });
-    await h.adapter.send(outbound(channel, 'a\nb\nc\nd'));
+    await sendText(h.adapter, channel, 'a\nb\nc\nd', {}, h.onWire);
     await human.waitForMessage((m) => m.text.endsWith('(cut)'));
     expect(human.messages.filter((m) => m.nick !== human.nick).map((m) => m.text)).toEqual([
       '[kosmi] <bob> a',
@@ -136,22 +135,30 @@ describe('IRC adapter against ngircd: relaying', () => {
     ]);
   });
 
-  it('warns with the number of lines it could not send when stopped with lines still queued', async () => {
+  it('hands back every piece it could not confirm when stopped, so the core keeps it in the store', async () => {
     const { h, human, channel } = await setup({ flood_burst: 4, flood_rate: 0.05 });
-    const body = Array.from({ length: 12 }, (_, i) => `line${i}`).join('\n');
-    const sent = h.adapter.send(outbound(channel, body));
-    await human.waitForMessage((m) => m.text.endsWith('line0'));
+    const delivery = deliveryQueue(h.adapter, channel);
+    for (let i = 0; i < 12; i++) delivery.send(`line${i}`);
+    await human.waitForMessage((m) => m.text.endsWith('line3'));
     await h.adapter.stop(200);
-    await sent; // started before the stop: the adapter owned it
-    const warn = h
-      .logText()
-      .split('\n')
-      .filter((l) => l.includes('shutting down with unsent IRC lines'))
-      .map((l) => JSON.parse(l) as { level: number; undeliveredLines: number });
-    expect(warn).toHaveLength(1);
-    expect(warn[0]?.level).toBe(40);
-    // flood_burst (4) lines at most left before the stop (0.05 lines/s adds none); lines written
-    // but not yet confirmed by the server count as not sent too.
-    expect(warn[0]?.undeliveredLines).toBeGreaterThanOrEqual(12 - 4);
+    // flood_burst (4) lines went out before the stop (0.05 lines/s adds none); the other 8 were
+    // never written and stay with the core, in order, for the next start.
+    await waitFor(() => delivery.ledger.pieces.size === delivery.queue.depth && delivery.queue.depth >= 8, {
+      what: 'pieces handed back',
+    });
+    const kept = [...delivery.ledger.pieces.values()].map(
+      (p) => (JSON.parse(p.payload) as { text: string }).text,
+    );
+    expect(kept.slice(-8)).toEqual([
+      'line4',
+      'line5',
+      'line6',
+      'line7',
+      'line8',
+      'line9',
+      'line10',
+      'line11',
+    ]);
+    delivery.queue.close();
   });
 });

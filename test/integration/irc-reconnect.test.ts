@@ -1,8 +1,7 @@
-import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { OutboundQueue } from '../../src/core/outbound-queue.js';
 import { connectIrcClient, type TestIrcClient } from '../helpers/irc-client.js';
-import { makeIrcAdapter, outbound, type AdapterHarness } from '../helpers/irc-adapter.js';
+import { makeIrcAdapter, type AdapterHarness } from '../helpers/irc-adapter.js';
+import { deliveryQueue, piece } from '../helpers/pieces.js';
 import { startNgircd, type NgircdServer } from '../helpers/ngircd.js';
 import { uniqueName } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -38,12 +37,11 @@ describe('IRC adapter against ngircd: connection supervision', () => {
     const s = await server();
     const channel = `#${uniqueName('re')}`;
     const h = adapter(s, channel);
-    const queue = new OutboundQueue(
-      h.adapter,
-      channel,
-      { maxMessages: 1000, maxAgeMs: 60_000 },
-      pino({ level: 'silent' }),
-    );
+    const delivery = deliveryQueue(h.adapter, channel, {
+      bounds: { maxMessages: 1000, maxAgeMs: 60_000 },
+      kickOnConnect: false,
+    });
+    const queue = delivery.queue;
     cleanups.push(() => Promise.resolve(queue.close()));
     // The queue delivers only once the human is back in the channel after the restart (set below):
     // a relay that reconnects first must not speak to an empty channel. No race on timing.
@@ -55,13 +53,13 @@ describe('IRC adapter against ngircd: connection supervision', () => {
     await h.adapter.start();
     await h.waitForState('connected');
     const nick = () => h.adapter['connection']?.currentNick ?? '';
-    for (let i = 1; i <= 5; i++) queue.enqueue(outbound(channel, `before ${i}`));
+    for (let i = 1; i <= 5; i++) delivery.send(`before ${i}`);
     await waitFor(() => texts(alice, nick()).length === 5, { what: 'first five' });
 
     await s.kill();
     await h.waitForState('disconnected');
     release = false;
-    for (let i = 1; i <= 20; i++) queue.enqueue(outbound(channel, `during ${i}`));
+    for (let i = 1; i <= 20; i++) delivery.send(`during ${i}`);
     await s.start();
     alice = await human(s, channel); // resolves once alice's JOIN is done (end of NAMES)
     await h.waitForState('connected');
@@ -87,11 +85,11 @@ describe('IRC adapter against ngircd: connection supervision', () => {
     const alt = await squatter.waitForLine((l) => l.includes(' JOIN ') && l.startsWith(`:${nick}_!`));
     expect(alt).toBeTruthy();
     // Its own lines under the alternative nick are not relayed back.
-    await h.adapter.send(outbound(channel, 'from alt'));
+    await h.adapter.send(piece(channel, 'from alt'), h.onWire);
     await squatter.quit();
     const watcher = await human(s, channel);
     await watcher.waitForLine((l) => new RegExp(`^:${nick}_!\\S+ NICK :?${nick}$`).test(l), 10_000);
-    await h.adapter.send(outbound(channel, 'after regain'));
+    await h.adapter.send(piece(channel, 'after regain'), h.onWire);
     const got = await watcher.waitForMessage((m) => m.text.endsWith('after regain'));
     expect(got.nick).toBe(nick);
     // A human's line still comes through after the nick change (the own-nick filter follows it).
@@ -120,7 +118,7 @@ describe('IRC adapter against ngircd: connection supervision', () => {
         what: 'rejoin',
       },
     );
-    await h.adapter.send(outbound(channel, 'back'));
+    await h.adapter.send(piece(channel, 'back'), h.onWire);
     await op.waitForMessage((m) => m.text.endsWith('back'));
     expect(h.logText()).toMatch(/kicked by/);
   });
@@ -138,7 +136,7 @@ describe('IRC adapter against ngircd: connection supervision', () => {
     await s.start();
     const alice = await human(s, channel);
     await h.waitForState('connected', 20_000);
-    await h.adapter.send(outbound(channel, 'finally'));
+    await h.adapter.send(piece(channel, 'finally'), h.onWire);
     await alice.waitForMessage((m) => m.text.endsWith('finally'));
   });
 
@@ -155,7 +153,7 @@ describe('IRC adapter against ngircd: connection supervision', () => {
     s.freeze();
     await h.waitForState('disconnected', 10_000);
     expect(h.adapter.status().reason).toMatch(/ping timeout|not ready/);
-    await expect(h.adapter.send(outbound(channel, 'x'))).rejects.toMatchObject({ retryable: true });
+    await expect(h.adapter.send(piece(channel, 'x'), h.onWire)).rejects.toMatchObject({ retryable: true });
     s.thaw();
     await h.waitForState('connected', 20_000);
   });

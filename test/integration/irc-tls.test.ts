@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connectIrcClient } from '../helpers/irc-client.js';
-import { makeIrcAdapter, outbound, type AdapterHarness } from '../helpers/irc-adapter.js';
+import { makeIrcAdapter, type AdapterHarness } from '../helpers/irc-adapter.js';
+import { sendText } from '../helpers/pieces.js';
 import { startNgircd, type NgircdServer } from '../helpers/ngircd.js';
 import { uniqueName } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -35,7 +36,7 @@ describe('IRC adapter: TLS and server password (ngircd)', () => {
     const h = adapter({ server: `127.0.0.1:${server.tlsPort}`, tls: true, tls_verify: false }, channel);
     await h.adapter.start();
     await h.waitForState('connected');
-    await h.adapter.send(outbound(channel, 'over tls'));
+    await sendText(h.adapter, channel, 'over tls', {}, h.onWire);
     await alice.waitForMessage((m) => m.text.endsWith('over tls'));
   });
 

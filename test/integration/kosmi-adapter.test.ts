@@ -1,7 +1,9 @@
+import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createKosmiAdapter } from '../../src/adapters/kosmi/index.js';
-import { DeliveryError, type AdapterStatus, type ChatAdapter } from '../../src/adapters/types.js';
-import type { ChatMessage, OutboundMessage } from '../../src/core/message.js';
+import type { AdapterStatus, ChatAdapter } from '../../src/core/adapter.js';
+import type { ChatMessage, OutboundPiece } from '../../src/core/message.js';
+import { deliveryQueue, piece, sendText } from '../helpers/pieces.js';
 import {
   startKosmiEmulator,
   type KosmiEmulator,
@@ -42,7 +44,6 @@ async function setup(
       logger: log.logger,
       dataDir,
       channels: [options.channel ?? ROOM],
-      rememberSent: (text) => sent.push(text),
     });
     adapter.on('message', (m) => received.push(m));
     cleanups.push(() => adapter.stop(2_000));
@@ -51,39 +52,52 @@ async function setup(
   return { emulator, log, sent, received, make, dataDir };
 }
 
-function outbound(text: string, id = text): OutboundMessage {
-  return {
-    id,
-    kind: 'text',
-    text,
-    nick: 'bob',
-    prefix: '[irc] <bob> ',
-    origin: { account: 'irc.test', channel: '#test', protocol: 'irc', gateway: 'g' },
-    channel: ROOM,
-    timestamp: new Date(),
-  };
+const FROM_IRC: Partial<OutboundPiece> = {
+  prefix: '[irc] <bob> ',
+  origin: { account: 'irc.test', channel: '#test', protocol: 'irc', gateway: 'g' },
+};
+
+function outbound(text: string): OutboundPiece {
+  return piece(ROOM, text, FROM_IRC);
 }
 
-/** A small stand-in for the core's outbound queue: in order, a retryable failure waits and retries. */
+/**
+ * Delivers through the core's own DeliveryQueue (in order, a retryable failure waits for the
+ * reconnect and sends again); resolves with the number of failed attempts it retried.
+ */
 async function deliverInOrder(
   adapter: ChatAdapter,
-  messages: OutboundMessage[],
+  messages: OutboundPiece[],
   onDelivered?: (index: number) => void,
 ): Promise<number> {
   let retries = 0;
-  for (const [index, message] of messages.entries()) {
-    for (;;) {
-      try {
-        await adapter.send(message);
-        break;
-      } catch (error) {
-        if (!(error instanceof DeliveryError) || !error.retryable) throw error;
-        retries += 1;
-        await waitFor(() => adapter.status().state === 'connected', { timeoutMs: 20_000, what: 'reconnect' });
-      }
-    }
-    onDelivered?.(index);
+  const logger = pino(
+    { level: 'warn' },
+    {
+      write: (line: string) => {
+        if (line.includes('send failed, will retry')) retries += 1;
+      },
+    },
+  );
+  const delivery = deliveryQueue(adapter, ROOM, { logger });
+  let delivered = 0;
+  for (const message of messages) {
+    delivery.ledger.addPieces([
+      {
+        id: message.id,
+        messageId: message.messageId,
+        account: adapter.account,
+        channel: ROOM,
+        enqueuedAt: Date.now(),
+        payload: JSON.stringify(message),
+      },
+    ]);
+    delivery.queue.enqueue([{ piece: message, enqueuedAt: Date.now() }]);
+    await waitFor(() => delivery.queue.depth === 0, { timeoutMs: 20_000, what: 'delivered' });
+    onDelivered?.(delivered);
+    delivered += 1;
   }
+  delivery.queue.close();
   return retries;
 }
 
@@ -133,7 +147,7 @@ describe('kosmi adapter against the emulator', () => {
     });
     expect(Math.abs(message.timestamp.getTime() - Date.now())).toBeLessThan(5_000);
 
-    await adapter.send(outbound('hi from irc'));
+    await sendText(adapter, ROOM, 'hi from irc', FROM_IRC, (text) => t.sent.push(text));
     const mine = t.emulator.messages(ROOM).filter((m) => m.body === '[irc] <bob> hi from irc');
     expect(mine).toHaveLength(1);
     expect(t.sent).toEqual(['[irc] <bob> hi from irc']);
@@ -166,7 +180,7 @@ describe('kosmi adapter against the emulator', () => {
     await connected(adapter, t.emulator);
     const words = Array.from({ length: 60 }, (_, i) => `word${i}`).join(' ');
     const started = Date.now();
-    await adapter.send(outbound(words));
+    await sendText(adapter, ROOM, words, FROM_IRC);
     const bodies = t.emulator.messages(ROOM).map((m) => m.body);
     expect(bodies.length).toBeGreaterThan(3);
     for (const body of bodies) expect(Buffer.byteLength(body)).toBeLessThanOrEqual(100);
@@ -382,7 +396,7 @@ describe('kosmi adapter against the emulator', () => {
       timeoutMs: 15_000,
     });
     expect(t.emulator.logins.anon).toBe(2);
-    await adapter.send(outbound('after renewal'));
+    await sendText(adapter, ROOM, 'after renewal', FROM_IRC);
     expect(t.emulator.messages(ROOM).map((m) => m.body)).toEqual(['[irc] <bob> after renewal']);
   }, 30_000);
 

@@ -19,7 +19,7 @@ describe('Matrix adapter against the homeserver emulator', () => {
     expect(got.sender.userId).toBe(fx.aliceId);
     expect(got.source).toEqual({ account: 'matrix.test', channel: fx.alias });
 
-    await relay.adapter.send(outbound(fx.alias, 'hi <b>there</b> & you'));
+    await relay.send(outbound(fx.alias, 'hi <b>there</b> & you'));
     const posted = fx.hs.messagesFrom(fx.relayUserId, fx.alias);
     expect(posted).toHaveLength(1);
     expect(posted[0]).toMatchObject({

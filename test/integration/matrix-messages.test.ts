@@ -19,15 +19,15 @@ describe('Matrix rooms and messages', () => {
   it('to Matrix: plain body with the prefix, HTML-escaped formatted_body with the nick in bold, emote, notice', async () => {
     fx = await MatrixFixture.create();
     const relay = await fx.started(fx.adapter(fx.settings()));
-    await relay.adapter.send(
+    await relay.send(
       outbound(fx.alias, '<script>alert("x")</script> & <b>bold</b>\nsecond line', {
         nick: '<evil>',
         prefix: '[irc] <<evil>> ',
       }),
     );
-    await relay.adapter.send(outbound(fx.alias, 'waves', { kind: 'action' }));
-    await relay.adapter.send(outbound(fx.alias, 'server notice', { kind: 'notice' }));
-    await relay.adapter.send(outbound(fx.alias, 'zero width', { nick: 'bob', prefix: '<b\u200bob> ' }));
+    await relay.send(outbound(fx.alias, 'waves', { kind: 'action' }));
+    await relay.send(outbound(fx.alias, 'server notice', { kind: 'notice' }));
+    await relay.send(outbound(fx.alias, 'zero width', { nick: 'bob', prefix: '<b\u200bob> ' }));
     const posted = fx.hs.messagesFrom(fx.relayUserId, fx.alias);
     expect(posted[0]).toEqual({
       msgtype: 'm.text',
@@ -44,7 +44,7 @@ describe('Matrix rooms and messages', () => {
   it('html = false sends plain bodies only', async () => {
     fx = await MatrixFixture.create();
     const relay = await fx.started(fx.adapter(fx.settings({ html: false })));
-    await relay.adapter.send(outbound(fx.alias, 'plain <please>'));
+    await relay.send(outbound(fx.alias, 'plain <please>'));
     expect(fx.hs.messagesFrom(fx.relayUserId, fx.alias)).toEqual([
       { msgtype: 'm.text', body: '[irc] <bob> plain <please>' },
     ]);
@@ -55,7 +55,7 @@ describe('Matrix rooms and messages', () => {
     const relay = await fx.started(fx.adapter(fx.settings()));
     const carol = fx.hs.registerUser(`carol${Date.now().toString(36)}`, 'pw');
     fx.hs.join(carol, fx.alias);
-    await relay.adapter.send(outbound(fx.alias, 'relayed out, must not come back'));
+    await relay.send(outbound(fx.alias, 'relayed out, must not come back'));
     const first = fx.hs.text(fx.aliceId, fx.alias, 'original line');
     fx.hs.emote(fx.aliceId, fx.alias, 'dances');
     fx.hs.post(fx.aliceId, fx.alias, { msgtype: 'm.notice', body: 'bot notice' });

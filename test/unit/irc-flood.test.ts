@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { ACK_EVERY_LINES, UnconfirmedLines } from '../../src/adapters/irc/confirmations.js';
 import { replayPolicy } from '../../src/adapters/irc/adapter.js';
 import { SendQueue } from '../../src/adapters/irc/send-queue.js';
-import { byteLength, renderMessage } from '../../src/adapters/irc/split.js';
-import { TokenBucket, type Clock } from '../../src/adapters/irc/token-bucket.js';
-import { DeliveryError } from '../../src/adapters/types.js';
+import { byteLength, renderLine } from '../../src/adapters/irc/split.js';
+import { TokenBucket, type Clock } from '../../src/core/token-bucket.js';
+import { DeliveryError } from '../../src/core/adapter.js';
 import { ircAccountSchema } from '../../src/config/irc.js';
 
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -58,48 +58,82 @@ describe('token bucket', () => {
   });
 });
 
+/** A sink that answers every ack PING with its PONG, as a server does, on the next tick. */
+function answeringSink(
+  queue: () => SendQueue,
+  written: string[],
+  joined: (channel: string) => boolean = () => true,
+) {
+  return {
+    writeLine: (wire: string) => {
+      written.push(wire);
+      if (wire.startsWith('PING :')) setImmediate(() => queue().confirm(wire.slice('PING :'.length)));
+      return Promise.resolve();
+    },
+    isJoined: joined,
+  };
+}
+
 describe('send queue', () => {
   function line(text: string) {
     return { wire: `PRIVMSG #c :${text}`, text };
   }
 
-  it('writes in order, holds back channels not joined, and reports written lines', async () => {
+  it('writes in order, holds back channels not joined, reports each line as written, resolves once confirmed', async () => {
     const written: string[] = [];
     const remembered: string[] = [];
     const joined = new Set(['#a']);
-    const queue = new SendQueue(new TokenBucket(100, 0), { onWritten: (l) => remembered.push(l.text) });
-    queue.attach({
-      writeLine: (wire) => {
-        written.push(wire);
-        return Promise.resolve();
-      },
-      isJoined: (channel) => joined.has(channel),
-    });
+    const queue: SendQueue = new SendQueue(
+      new TokenBucket(100, 0),
+      { onWritten: (l) => remembered.push(l.text) },
+      60_000,
+      1,
+    );
+    queue.attach(
+      answeringSink(
+        () => queue,
+        written,
+        (channel) => joined.has(channel),
+      ),
+    );
     const b = queue.enqueue('#b', [line('b1')]);
     const a = queue.enqueue('#a', [line('a1'), line('a2')]);
-    await a;
+    expect(await a).toEqual(['a1', 'a2']);
     expect(written.filter((w) => !w.startsWith('PING'))).toEqual(['PRIVMSG #c :a1', 'PRIVMSG #c :a2']);
+    expect(written.some((w) => w.startsWith('PING'))).toBe(true); // resolved by the PONG, not the write
     joined.add('#b');
     queue.pump();
-    await b;
+    expect(await b).toEqual(['b1']);
     expect(remembered).toEqual(['a1', 'a2', 'b1']);
   });
 
-  it('rejects unsent lines with a retryable DeliveryError when the connection goes', async () => {
-    const clock = new FakeClock();
-    const queue = new SendQueue(new TokenBucket(1, 1, clock), { onWritten: () => undefined });
-    queue.attach({ writeLine: () => Promise.resolve(), isJoined: () => true });
-    const first = queue.enqueue('#a', [line('1')]);
+  it('a piece resolves only after the PONG that covers it; without one, the close fails it retryably', async () => {
+    const written: string[] = [];
+    const queue = new SendQueue(new TokenBucket(100, 0), { onWritten: () => undefined }, 60_000, 1);
+    queue.attach({ writeLine: (w) => (written.push(w), Promise.resolve()), isJoined: () => true });
+    let settled = false;
+    const first = queue.enqueue('#a', [line('1')]).finally(() => (settled = true));
+    await pause(20);
+    expect(written).toEqual(['PRIVMSG #c :1', 'PING :kr-ack-1']);
+    expect(settled).toBe(false);
+    expect(queue.confirm('kr-ack-1')).toBe(true);
+    expect(await first).toEqual(['1']);
     const second = queue.enqueue('#a', [line('2')]);
-    await first;
-    queue.detach('ping timeout');
-    const error = await second.catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(DeliveryError);
-    expect((error as DeliveryError).retryable).toBe(true);
-    await expect(queue.enqueue('#a', [line('3')])).rejects.toMatchObject({ retryable: true });
+    const third = queue.enqueue('#a', [line('3')]);
+    await pause(20);
+    // No PONG for 2 and 3: the connection drops. Both go back to the core, in order.
+    queue.detach('server went away');
+    for (const piece of [second, third]) {
+      const error = await piece.catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(DeliveryError);
+      expect((error as DeliveryError).retryable).toBe(true);
+    }
+    expect(queue.depth).toBe(0);
+    await expect(queue.enqueue('#a', [line('4')])).rejects.toMatchObject({ retryable: true });
+    expect(queue.confirm('something-else')).toBe(false);
   });
 
-  it('fails a message for a channel that is not joined in time, retryably, and writes nothing', async () => {
+  it('fails a piece for a channel that is not joined in time, retryably, and writes nothing', async () => {
     const written: string[] = [];
     const queue = new SendQueue(new TokenBucket(5, 0), { onWritten: () => undefined }, 30);
     queue.attach({
@@ -116,111 +150,29 @@ describe('send queue', () => {
     expect(queue.depth).toBe(0);
     expect(written).toEqual([]);
   });
-
-  it('a failed write still delivers: the line is sent again after the reconnect', async () => {
-    const queue = new SendQueue(new TokenBucket(5, 0), { onWritten: () => undefined });
-    queue.attach({ writeLine: () => Promise.reject(new Error('EPIPE')), isJoined: () => true });
-    await queue.enqueue('#a', [line('x')]);
-    queue.detach('EPIPE');
-    const written: string[] = [];
-    queue.attach({ writeLine: (w) => (written.push(w), Promise.resolve()), isJoined: () => true });
-    expect(written[0]).toBe('PRIVMSG #c :x');
-  });
-
-  it('confirms written lines with PING and sends the unconfirmed ones again first after a reconnect', async () => {
-    const written: string[] = [];
-    const sink = { writeLine: (w: string) => (written.push(w), Promise.resolve()), isJoined: () => true };
-    const queue = new SendQueue(new TokenBucket(100, 0), { onWritten: () => undefined }, 60_000, 1);
-    queue.attach(sink);
-    await queue.enqueue('#a', [line('1')]);
-    expect(written).toEqual(['PRIVMSG #c :1']); // confirmed after a short pause, not per line
-    await pause(20);
-    expect(written).toEqual(['PRIVMSG #c :1', 'PING :kr-ack-1']);
-    expect(queue.confirm('kr-ack-1')).toBe(true);
-    await queue.enqueue('#a', [line('2')]);
-    await pause(20);
-    await queue.enqueue('#a', [line('3')]);
-    expect(written.slice(2)).toEqual(['PRIVMSG #c :2', 'PING :kr-ack-2', 'PRIVMSG #c :3']);
-    // No PONG for 2 and 3: the connection drops.
-    queue.detach('server went away');
-    expect(queue.depth).toBe(2);
-    written.length = 0;
-    queue.attach(sink);
-    await queue.enqueue('#a', [line('4')]);
-    expect(written.filter((w) => !w.startsWith('PING'))).toEqual([
-      'PRIVMSG #c :2',
-      'PRIVMSG #c :3',
-      'PRIVMSG #c :4',
-    ]);
-    expect(queue.confirm('something-else')).toBe(false);
-  });
-
-  it('finishes a message started before a disconnect after the reconnect, instead of failing it', async () => {
-    const clock = new FakeClock();
-    const written: string[] = [];
-    const sink = { writeLine: (w: string) => (written.push(w), Promise.resolve()), isJoined: () => true };
-    const queue = new SendQueue(new TokenBucket(2, 1, clock), { onWritten: () => undefined });
-    queue.attach(sink);
-    const message = queue.enqueue('#a', [line('part 1'), line('part 2'), line('part 3')]);
-    expect(written).toEqual(['PRIVMSG #c :part 1', 'PRIVMSG #c :part 2']);
-    queue.detach('ping timeout');
-    await message; // the adapter owns it now
-    clock.t = 100_000;
-    written.length = 0;
-    queue.attach({ ...sink, isJoined: () => false });
-    queue.detach('again'); // nothing was written: still owned, still in order
-    written.length = 0;
-    clock.t = 200_000;
-    queue.attach(sink);
-    expect(written).toEqual(['PRIVMSG #c :part 1', 'PRIVMSG #c :part 2']);
-    expect(queue.depth).toBe(1);
-    queue.detach('stop');
-  });
 });
 
 describe('send queue across a reconnect with a longer source', () => {
-  it('fits lines rendered for the old connection to the new one: none over 512 bytes relayed, no text lost', () => {
-    const written: { wire: string; sourceBytes: number }[] = [];
-    let joined = true;
-    const sink = (sourceBytes: number) => ({
-      writeLine: (wire: string) => {
-        written.push({ wire, sourceBytes });
-        joined = false; // the first connection goes after one line
-        return Promise.resolve();
-      },
-      isJoined: () => joined,
-      sourceBytes,
-    });
+  it('fits a line rendered for the old connection to the new one: none over 512 bytes relayed, no text lost', async () => {
+    const written: string[] = [];
     const oldSource = byteLength(':r!~r@127.0.0.1 ');
     const newSource = byteLength(':r1234!~r@127.0.0.1 '); // an alternative nick after the reconnect
-    const body = 'x'.repeat(1200);
-    const { lines } = renderMessage({
-      kind: 'text',
-      target: '#a',
-      prefix: '[kosmi] <bob> ',
-      body,
-      sourceBytes: oldSource,
-      maxLineBytes: 512,
-      maxLines: 8,
-      cutMarker: ' [...]',
-    });
-    expect(lines).toHaveLength(3);
-    const queue = new SendQueue(new TokenBucket(100, 0), { onWritten: () => undefined }, 60_000, 60_000);
-    queue.attach(sink(oldSource));
-    void queue.enqueue('#a', lines);
-    expect(written).toHaveLength(1);
-    queue.detach('server closed the link', { kind: 'failed-writes' }); // line 1 was read
-    for (let i = 0; i < 10 && queue.depth > 0; i++) {
-      joined = true;
-      if (i === 0) queue.attach(sink(newSource));
-      else queue.pump();
-    }
-    expect(queue.depth).toBe(0);
-    const relayed = written.filter((w) => !w.wire.startsWith('PING'));
-    for (const w of relayed) expect(w.sourceBytes + byteLength(w.wire) + 2).toBeLessThanOrEqual(512);
-    expect(relayed.length).toBeGreaterThan(3);
-    const text = relayed.map((w) => w.wire.slice('PRIVMSG #a :[kosmi] <bob> '.length)).join('');
-    expect(text).toBe(body);
+    const text = 'x'.repeat(512 - 2 - oldSource - byteLength('PRIVMSG #a :[kosmi] <bob> '));
+    const rendered = renderLine({ kind: 'text', target: '#a', prefix: '[kosmi] <bob> ', piece: text });
+    expect(oldSource + byteLength(rendered.wire) + 2).toBe(512);
+    const queue: SendQueue = new SendQueue(
+      new TokenBucket(100, 0),
+      { onWritten: () => undefined },
+      60_000,
+      1,
+    );
+    queue.attach({ ...answeringSink(() => queue, written), sourceBytes: newSource });
+    const wire = await queue.enqueue('#a', [rendered]);
+    const relayed = written.filter((w) => !w.startsWith('PING'));
+    expect(relayed).toHaveLength(2);
+    for (const w of relayed) expect(newSource + byteLength(w) + 2).toBeLessThanOrEqual(512);
+    expect(relayed.map((w) => w.slice('PRIVMSG #a :[kosmi] <bob> '.length)).join('')).toBe(text);
+    expect(wire).toHaveLength(2);
     queue.detach('done');
   });
 });
@@ -237,11 +189,11 @@ describe('unconfirmed lines', () => {
     expect(lines.startAck()).toBe('kr-ack-1');
     lines.added(sent('2'));
     expect(lines.wantsAck(true)).toBe(false); // one outstanding
-    expect(lines.confirm('kr-ack-1')).toBe(true);
+    expect(lines.confirm('kr-ack-1')).toHaveLength(1);
     expect(lines.size).toBe(1);
     for (let i = 0; i < ACK_EVERY_LINES; i++) lines.added(sent(`n${i}`));
     expect(lines.wantsAck(false)).toBe(true);
-    expect(lines.takeForReplay({ kind: 'all' }, new Set()).replay.map((s) => s.line.text)[0]).toBe('2');
+    expect(lines.settleOnClose({ kind: 'all' }, new Set()).lost.map((s) => s.line.text)[0]).toBe('2');
     expect(lines.size).toBe(0);
   });
 });
@@ -297,24 +249,22 @@ describe('default flood control against the servers it must not flood', () => {
 });
 
 describe('send queue after a clean close', () => {
-  it('sends again only the lines whose write failed: the server read the others', async () => {
+  it('confirms the lines the server read; only a piece whose write failed goes back to the core', async () => {
     let fail = false;
-    const written: string[] = [];
     const sink = {
-      writeLine: (w: string) =>
-        fail ? Promise.reject(new Error('EPIPE')) : (written.push(w), Promise.resolve()),
+      writeLine: () => (fail ? Promise.reject(new Error('EPIPE')) : Promise.resolve()),
       isJoined: () => true,
     };
-    const queue = new SendQueue(new TokenBucket(100, 0), { onWritten: () => undefined });
+    const queue = new SendQueue(new TokenBucket(100, 0), { onWritten: () => undefined }, 60_000, 60_000);
     queue.attach(sink);
-    await queue.enqueue('#a', [{ wire: 'PRIVMSG #a :read by the server', text: 'x' }]);
+    const read = queue.enqueue('#a', [{ wire: 'PRIVMSG #a :read by the server', text: 'x' }]);
+    await pause(1);
     fail = true;
-    await queue.enqueue('#a', [{ wire: 'PRIVMSG #a :never written', text: 'y' }]);
+    const lost = queue.enqueue('#a', [{ wire: 'PRIVMSG #a :never written', text: 'y' }]);
+    await pause(1);
     queue.detach('connection closed by the server', { kind: 'failed-writes' });
-    fail = false;
-    written.length = 0;
-    queue.attach(sink);
-    expect(written.filter((w) => !w.startsWith('PING'))).toEqual(['PRIVMSG #a :never written']);
+    expect(await read).toEqual(['x']);
+    await expect(lost).rejects.toMatchObject({ retryable: true });
   });
 });
 
@@ -332,8 +282,9 @@ describe('replay after a close announced with ERROR', () => {
     lines.added(sent('old')); // written 100 ms before the ERROR: the server had relayed it
     t = 1_090;
     lines.added(sent('recent')); // 10 ms before: maybe read, never relayed
-    const { replay } = lines.takeForReplay({ kind: 'since', at: 1_100 }, new Set());
-    expect(replay.map((s) => s.line.text)).toEqual(['recent']);
+    const { lost, delivered } = lines.settleOnClose({ kind: 'since', at: 1_100 }, new Set());
+    expect(lost.map((s) => s.line.text)).toEqual(['recent']);
+    expect(delivered.map((s) => s.line.text)).toEqual(['old']);
   });
 
   it('maps close outcomes to replay policies', () => {

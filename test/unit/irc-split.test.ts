@@ -1,12 +1,51 @@
 import { describe, expect, it } from 'vitest';
 import {
   byteLength,
-  renderMessage,
+  refitLine,
+  renderLine,
   splitToBytes,
   textBudget,
   truncateToBytes,
-  type RenderRequest,
+  type IrcLineKind,
+  type RenderedLine,
 } from '../../src/adapters/irc/split.js';
+import { splitForDestination } from '../../src/core/pieces.js';
+
+interface RenderRequest {
+  readonly kind: IrcLineKind;
+  readonly target: string;
+  readonly prefix: string;
+  readonly body: string;
+  readonly sourceBytes: number;
+  readonly maxLineBytes: number;
+  readonly maxLines: number;
+  readonly cutMarker: string;
+}
+
+/**
+ * A message's way to IRC lines in production: the core splits it from the IRC adapter's
+ * capabilities (IrcAdapter.capabilities: the text budget of the connection), the adapter renders
+ * each piece as a line and fits it to the connection it is written on.
+ */
+function renderMessage(r: RenderRequest): { lines: RenderedLine[]; cutLines: number } {
+  const split = splitForDestination(r.body, r.prefix, {
+    formatting: 'irc',
+    maxMessageBytes: textBudget({ ...r, kind: 'text' }),
+    multiline: false,
+    maxPieces: r.maxLines,
+    cutMarker: r.cutMarker,
+    inFlight: 1,
+    edits: false,
+  });
+  const lines = split.texts.flatMap((piece) =>
+    refitLine(
+      renderLine({ kind: r.kind, target: r.target, prefix: split.prefix, piece }),
+      r.sourceBytes,
+      r.maxLineBytes,
+    ),
+  );
+  return { lines, cutLines: split.cut };
+}
 
 const base: RenderRequest = {
   kind: 'text',

@@ -6,7 +6,7 @@ import { splitToBytes as splitMessage } from '../../src/core/text-split.js';
 import { messageTime, newMessageData, senderName } from '../../src/adapters/kosmi/wire.js';
 import { decodeJwt } from '../../src/auth/jwt.js';
 import { chromiumArgs, chromiumPath } from '../../src/auth/chromium.js';
-import type { OutboundMessage } from '../../src/core/message.js';
+import { piece } from '../helpers/pieces.js';
 import { fakeKosmiJwt } from '../helpers/kosmi-jwt.js';
 
 describe('kosmi wire mapping', () => {
@@ -45,16 +45,7 @@ describe('kosmi wire mapping', () => {
   });
 
   it('renders the nick prefix, /me and edits', () => {
-    const base: OutboundMessage = {
-      id: '1',
-      kind: 'text',
-      text: 'hello',
-      nick: 'bob',
-      prefix: '[irc] <bob> ',
-      origin: { account: 'irc.x', channel: '#c', protocol: 'irc', gateway: 'g' },
-      channel: '@room',
-      timestamp: new Date(),
-    };
+    const base = piece('@room', 'hello', { prefix: '[irc] <bob> ' });
     expect(render(base)).toBe('[irc] <bob> hello');
     expect(render({ ...base, kind: 'action', text: 'waves' })).toBe('[irc] <bob> * waves');
     // The source adapter (Matrix edit_marker) puts the marker into the text; Kosmi adds no second one.

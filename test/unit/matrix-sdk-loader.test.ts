@@ -57,7 +57,6 @@ describe('matrix-bot-sdk loader', () => {
       logger: pino({ level: 'silent' }),
       dataDir,
       channels: ['#room:localhost'],
-      rememberSent: () => undefined,
     });
     await adapter.start();
     await adapter.stop(1_000);
@@ -82,7 +81,6 @@ describe('matrix-bot-sdk loader', () => {
       logger: pino({ level: 'silent' }),
       dataDir: tmpdir(),
       channels: ['#room:localhost'],
-      rememberSent: () => undefined,
     });
     await expect(adapter.start()).rejects.toThrow(
       /end-to-end encryption is enabled but .* or set encryption = false/,

@@ -1,10 +1,11 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { DeliveryError } from '../../src/adapters/types.js';
-import type { Gateway } from '../../src/config/schema.js';
+import { DeliveryError } from '../../src/core/adapter.js';
+import type { Gateway } from '../../src/core/gateway.js';
 import { EchoGuard } from '../../src/core/echo-guard.js';
 import { Router, type RouterAccount } from '../../src/core/router.js';
 import { FakeAdapter } from '../helpers/fake-adapter.js';
+import { MemoryLedger } from '../helpers/memory-ledger.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const silent = pino({ level: 'silent' });
@@ -18,6 +19,7 @@ function setup(
     maxAgeMs?: number;
     now?: () => number;
     logger?: pino.Logger;
+    ledger?: MemoryLedger;
   } = {},
 ) {
   const accounts = new Map<string, RouterAccount>();
@@ -30,14 +32,16 @@ function setup(
     });
   }
   const echoGuard = new EchoGuard();
+  const ledger = options.ledger ?? new MemoryLedger();
   const router = new Router({
     gateways,
     accounts,
     echoGuard,
+    store: ledger,
     logger: options.logger ?? silent,
     ...(options.now ? { now: options.now } : {}),
   });
-  return { router, echoGuard };
+  return { router, echoGuard, ledger };
 }
 
 const inout = (account: string, channel: string) => ({ account, channel, direction: 'inout' as const });
@@ -47,12 +51,12 @@ async function bridgedPair(options: Parameters<typeof setup>[2] = {}) {
   const a = new FakeAdapter('irc.a', 'irc');
   const b = new FakeAdapter('irc.b', 'irc');
   for (const x of [a, b]) await x.start();
-  const { router, echoGuard } = setup(
+  const { router, echoGuard, ledger } = setup(
     [{ name: 'g', endpoints: [inout('irc.a', '#x'), inout('irc.b', '#y')] }],
     [a, b],
     options,
   );
-  return { a, b, router, echoGuard };
+  return { a, b, router, echoGuard, ledger };
 }
 
 describe('Router', () => {
@@ -182,7 +186,7 @@ describe('Router', () => {
   it('drops the oldest beyond the count bound and says how many', async () => {
     const lines: string[] = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
-    const { a, b, router } = await bridgedPair({ maxMessages: 10, logger });
+    const { a, b, router, ledger } = await bridgedPair({ maxMessages: 10, logger });
     b.disconnect();
     for (let i = 0; i < 25; i++) a.receive('#x', `m${i}`);
     router.close(); // flushes the summed drop warning now rather than after its window
@@ -190,7 +194,7 @@ describe('Router', () => {
       .map((l) => JSON.parse(l) as { msg: string; dropped?: number })
       .find((l) => l.msg.includes('queue full'));
     expect(warning?.dropped).toBe(15);
-    expect(warning?.msg).toContain('dropped 15 oldest');
+    expect(ledger.pieces.size).toBe(10);
   });
 
   it('drops messages older than the age bound on delivery and says so', async () => {
@@ -217,5 +221,105 @@ describe('Router', () => {
     b.connect();
     expect(await router.drain(Date.now() + 2_000)).toBe(true);
     expect(b.sent.map((m) => m.text)).toEqual(['queued']);
+  });
+
+  it('writes every piece to the store before handle() returns, and removes it once confirmed', async () => {
+    const { a, b, ledger } = await bridgedPair();
+    b.disconnect();
+    a.receive('#x', 'kept');
+    const stored = [...ledger.pieces.values()];
+    expect(stored).toHaveLength(1);
+    expect(stored[0]).toMatchObject({ account: 'irc.b', channel: '#y' });
+    expect(stored[0]?.id).toMatch(/^[0-9a-f]{20}\.0\.0$/);
+    b.connect();
+    await waitFor(() => b.sent.length === 1);
+    await waitFor(() => ledger.pieces.size === 0, { what: 'removed after confirmation' });
+  });
+
+  it('takes back what the store holds from the last run, in order, and delivers it', async () => {
+    const first = await bridgedPair();
+    first.b.disconnect();
+    for (const text of ['one', 'two', 'three']) first.a.receive('#x', text);
+    first.router.close();
+    // A new process: new adapters and router on the same store.
+    const a = new FakeAdapter('irc.a', 'irc');
+    const b = new FakeAdapter('irc.b', 'irc');
+    for (const x of [a, b]) await x.start();
+    const { router } = setup(
+      [{ name: 'g', endpoints: [inout('irc.a', '#x'), inout('irc.b', '#y')] }],
+      [a, b],
+      {
+        ledger: first.ledger,
+      },
+    );
+    router.restore();
+    await waitFor(() => b.sent.length === 3);
+    expect(b.sent.map((m) => m.text)).toEqual(['one', 'two', 'three']);
+    expect(first.b.sent).toEqual([]);
+  });
+
+  it('drops stored pieces older than the age bound at start with one warning', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
+    let now = 0;
+    const first = await bridgedPair({ now: () => now });
+    first.b.disconnect();
+    for (let i = 0; i < 5; i++) first.a.receive('#x', `old ${i}`);
+    now = 3_600_000;
+    const a = new FakeAdapter('irc.a', 'irc');
+    const b = new FakeAdapter('irc.b', 'irc');
+    for (const x of [a, b]) await x.start();
+    const { router } = setup(
+      [{ name: 'g', endpoints: [inout('irc.a', '#x'), inout('irc.b', '#y')] }],
+      [a, b],
+      {
+        ledger: first.ledger,
+        now: () => now,
+        maxAgeMs: 900_000,
+        logger,
+      },
+    );
+    router.restore();
+    router.close();
+    const warnings = lines
+      .map((l) => JSON.parse(l) as { msg: string; dropped?: number })
+      .filter((l) => l.msg.includes('older than'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.dropped).toBe(5);
+    expect(b.sent).toEqual([]);
+    expect(first.ledger.pieces.size).toBe(0);
+  });
+
+  it('records the copy each destination confirmed, and relays a message read again after a restart only once', async () => {
+    const { a, b, ledger, router } = await bridgedPair();
+    b.networkIdOf = (p) => `$copy-of-${p.text}`;
+    a.receive('#x', 'hello', 'bob', { networkId: 'msg-1' });
+    await waitFor(() => ledger.copies.length === 1);
+    expect(ledger.messages[0]).toMatchObject({ account: 'irc.a', networkId: 'msg-1', nick: 'bob' });
+    expect(ledger.copies[0]).toMatchObject({ account: 'irc.b', channel: '#y', networkId: '$copy-of-hello' });
+    a.receive('#x', 'hello', 'bob', { networkId: 'msg-1' });
+    expect(router.counters.duplicates).toBe(1);
+    expect(b.sent).toHaveLength(1);
+  });
+
+  it('splits once per destination from its capabilities: lines become pieces where the network has no multi-line messages', async () => {
+    const { a, b } = await bridgedPair();
+    b.capabilities = {
+      ...b.capabilities,
+      multiline: false,
+      maxMessageBytes: 40,
+      maxPieces: 3,
+      cutMarker: ' (cut)',
+    };
+    a.receive('#x', 'one\ntwo\n' + 'word '.repeat(20));
+    await waitFor(() => b.sent.length === 3);
+    expect(b.sent.map((p) => [p.index, p.count])).toEqual([
+      [0, 3],
+      [1, 3],
+      [2, 3],
+    ]);
+    expect(b.sent.map((p) => p.text.slice(0, 3))).toEqual(['one', 'two', 'wor']);
+    expect(b.sent[2]?.text.endsWith(' (cut)')).toBe(true);
+    for (const p of b.sent) expect(Buffer.byteLength(p.prefix + p.text)).toBeLessThanOrEqual(40);
   });
 });

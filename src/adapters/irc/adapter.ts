@@ -1,23 +1,34 @@
 import type { IrcAccountConfig } from '../../config/irc.js';
+import {
+  DeliveryError,
+  type AdapterCapabilities,
+  type SendResult,
+  type WireListener,
+} from '../../core/adapter.js';
 import { Backoff, sleep } from '../../core/backoff.js';
-import type { ChatMessage, OutboundMessage } from '../../core/message.js';
+import type { ChatMessage, OutboundPiece } from '../../core/message.js';
+import { TokenBucket } from '../../core/token-bucket.js';
 import { scrubSecrets } from '../../log/logger.js';
 import { BaseAdapter } from '../base-adapter.js';
-import { DeliveryError, type AdapterCapabilities, type AdapterDeps } from '../types.js';
+import type { AdapterDeps } from '../types.js';
 import { IrcConnection, type ConnectionSettings, type InboundLine } from './connection.js';
 import type { ReplayPolicy } from './confirmations.js';
 import type { CloseOutcome } from './errors.js';
 import { hasFormatting, stripFormatting } from './format.js';
 import { ircLower } from './nick.js';
 import { SendQueue } from './send-queue.js';
-import { renderMessage } from './split.js';
-import { TokenBucket } from './token-bucket.js';
+import { renderLine, textBudget } from './split.js';
 
 /** Reconnect delays (full jitter, core/backoff.ts): a restarted server is usually back within a second. */
 const RECONNECT_BACKOFF = { initialMs: 500, maxMs: 60_000, stableAfterMs: 60_000 };
-/** On stop, queued lines get at most this share of the deadline before QUIT. */
-const STOP_FLUSH_SHARE = 0.5;
-const STOP_POLL_MS = 20;
+/** Pieces the core may hand over before the first is confirmed (a PONG confirms many at once). */
+const PIECES_IN_FLIGHT = 100;
+/**
+ * While not connected the core splits for a server source this long (":nick!user@host "): a
+ * 30-byte nick, "~" and a 9-byte user, a 63-byte host. Connected, it splits for the connection's
+ * own source; a line that no longer fits when it is written is fitted again (split.ts refitLine).
+ */
+const ASSUMED_SOURCE_BYTES = 1 + 30 + 1 + 10 + 1 + 63 + 1;
 
 /** Which unconfirmed lines to send again after this close (confirmations.ts). */
 export function replayPolicy(outcome: CloseOutcome): ReplayPolicy {
@@ -44,7 +55,9 @@ export function parseServer(server: string, tls: boolean): IrcEndpoint {
  */
 export class IrcAdapter extends BaseAdapter {
   readonly protocol = 'irc' as const;
-  readonly capabilities: AdapterCapabilities;
+  private readonly staticCapabilities: Omit<AdapterCapabilities, 'maxMessageBytes'>;
+  /** The longest channel name of this account: the core splits for the tightest line. */
+  private readonly longestChannel: string;
   private readonly queue: SendQueue;
   private readonly abort = new AbortController();
   private readonly ignoreNicks: RegExp[];
@@ -61,18 +74,19 @@ export class IrcAdapter extends BaseAdapter {
     private readonly deps: AdapterDeps,
   ) {
     super(account, deps.channels, deps.logger);
-    this.capabilities = { formatting: 'irc', maxMessageBytes: settings.max_line_bytes - 160, edits: false };
+    this.longestChannel = deps.channels.reduce((a, b) => (a.length >= b.length ? a : b), '');
+    this.staticCapabilities = {
+      formatting: 'irc',
+      multiline: false,
+      maxPieces: settings.max_lines_per_message,
+      cutMarker: settings.cut_marker,
+      inFlight: PIECES_IN_FLIGHT,
+      edits: false,
+    };
     const bucket = new TokenBucket(settings.flood_burst, settings.flood_rate);
     this.queue = new SendQueue(
       bucket,
-      {
-        onWritten: (line) => deps.rememberSent(line.text),
-        onReplayDropped: (count) =>
-          this.log.warn(
-            { dropped: count },
-            `gave up ${count} unconfirmed lines after a disconnect (too many to send again)`,
-          ),
-      },
+      { onWritten: (line) => this.wireListener?.(line.text) },
       undefined,
       undefined,
       settings.max_line_bytes,
@@ -84,11 +98,21 @@ export class IrcAdapter extends BaseAdapter {
   }
 
   private readonly controlLine: () => void;
-
-  /** Lines waiting for the socket (health: queue depth). */
-  get queueDepth(): number {
-    return this.queue.depth;
+  /** What the core splits for: a text line on the current connection (an ACTION is fitted when written). */
+  get capabilities(): AdapterCapabilities {
+    return {
+      ...this.staticCapabilities,
+      maxMessageBytes: textBudget({
+        kind: 'text',
+        target: this.longestChannel,
+        sourceBytes: this.connection?.sourceBytes ?? ASSUMED_SOURCE_BYTES,
+        maxLineBytes: this.settings.max_line_bytes,
+      }),
+    };
   }
+
+  /** The core's echo memory (the same listener for every piece). */
+  private wireListener: WireListener | undefined;
 
   start(): Promise<void> {
     // Validates the server address now: a bad one is a local setup error, not a network outage.
@@ -101,48 +125,31 @@ export class IrcAdapter extends BaseAdapter {
     const deadline = Date.now() + deadlineMs;
     if (this.stopped) return;
     this.stopped = true;
-    const flushUntil = Date.now() + deadlineMs * STOP_FLUSH_SHARE;
-    for (let i = 0; i < deadlineMs / STOP_POLL_MS && this.queue.depth > 0 && Date.now() < flushUntil; i++) {
-      await sleep(STOP_POLL_MS);
-    }
     this.abort.abort(new Error('stopped'));
+    // The core drained its queues before this; what is still unconfirmed fails back to the core,
+    // which keeps it in the store for the next start.
     await this.connection?.quit('kosmi-relay shutting down', Math.max(0, deadline - Date.now()));
     await this.loop;
     this.queue.detach('stopped');
-    // detach() resolved half-sent messages and moved their rest to the replay list: nothing will
-    // send those lines now, so say how many are lost (issue 2 §3: nothing is dropped silently).
-    const undeliveredLines = this.queue.pendingLines;
-    if (undeliveredLines > 0) this.log.warn({ undeliveredLines }, 'shutting down with unsent IRC lines');
     this.setStatus('disconnected', 'stopped');
   }
 
-  send(message: OutboundMessage): Promise<void> {
+  protected async deliver(piece: OutboundPiece, onWire: WireListener): Promise<SendResult> {
     const connection = this.connection;
     if (this.stopped || connection === undefined || this.status().state !== 'connected') {
-      return Promise.reject(new DeliveryError('IRC account is not connected', { retryable: true }));
+      throw new DeliveryError('IRC account is not connected', { retryable: true });
     }
-    if (!this.channels.some((channel) => ircLower(channel) === ircLower(message.channel))) {
-      const reason = `${message.channel} is not a channel of ${this.account}`;
-      return Promise.reject(new DeliveryError(reason, { retryable: false }));
+    if (!this.channels.some((channel) => ircLower(channel) === ircLower(piece.channel))) {
+      throw new DeliveryError(`${piece.channel} is not a channel of ${this.account}`, { retryable: false });
     }
-    const useRich = message.rich?.format === 'irc' && message.origin.protocol === 'irc';
-    const { lines, cutLines } = renderMessage({
-      kind: message.kind,
-      target: message.channel,
-      prefix: message.prefix,
-      body: useRich && message.rich !== undefined ? message.rich.body : message.text,
-      sourceBytes: connection.sourceBytes,
-      maxLineBytes: this.settings.max_line_bytes,
-      maxLines: this.settings.max_lines_per_message,
-      cutMarker: this.settings.cut_marker,
+    this.wireListener = onWire;
+    const line = renderLine({
+      kind: piece.kind,
+      target: piece.channel,
+      prefix: piece.prefix,
+      piece: piece.text,
     });
-    if (cutLines > 0) {
-      this.log.warn(
-        { id: message.id, channel: message.channel, cutLines },
-        'long message cut to max_lines_per_message',
-      );
-    }
-    return this.queue.enqueue(message.channel, lines);
+    return { wire: await this.queue.enqueue(piece.channel, [line]) };
   }
 
   private async supervise(): Promise<void> {

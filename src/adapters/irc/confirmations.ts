@@ -6,10 +6,16 @@ export interface SentLine {
   readonly line: RenderedLine;
 }
 
+/** What became of the unconfirmed lines when the connection closed. */
+export interface CloseSettlement<T extends SentLine> {
+  /** The close shows the server read them. */
+  readonly delivered: T[];
+  /** They may be lost: their pieces are sent again after the reconnect. */
+  readonly lost: T[];
+}
+
 /** Under a steady stream (never idle), confirm at least every this many lines. */
 export const ACK_EVERY_LINES = 20;
-/** After a disconnect at most this many unconfirmed lines are sent again. */
-export const MAX_REPLAY_LINES = 200;
 const TOKEN_PREFIX = 'kr-ack-';
 /** Added to twice the round-trip time when deciding which lines a closing server may have dropped. */
 const SHUTDOWN_SLACK_MS = 5;
@@ -17,7 +23,7 @@ const SHUTDOWN_SLACK_MS = 5;
 const INITIAL_RTT_MS = 250;
 
 /**
- * Which unconfirmed lines to send again after a disconnect:
+ * Which unconfirmed lines may be lost after a disconnect:
  * - 'all': the close says nothing (reset, ping timeout): every unconfirmed line;
  * - 'failed-writes': a clean close (FIN) without ERROR: the server read everything on the wire;
  * - 'since': the server announced its close with ERROR at `at` (ms): lines written up to about one
@@ -33,11 +39,11 @@ export type ReplayPolicy =
  * server processed: when the server goes down (SIGTERM, crash) the lines still in its receive
  * buffer are gone, and socket.write() reported success for them. IRC processes a client's lines
  * in order, so a PONG to our `PING :kr-ack-N` confirms every line up to N (RFC 2812 §3.7.2).
- * What is unconfirmed when the connection drops is sent again after the reconnect: at worst a
- * duplicate, never a loss.
+ * What is unconfirmed when the connection drops is reported lost, and the core sends its piece
+ * again after the reconnect: at worst a duplicate, never a loss.
  */
-export class UnconfirmedLines {
-  private lines: { readonly id: number; readonly sent: SentLine; readonly writtenAt: number }[] = [];
+export class UnconfirmedLines<T extends SentLine = SentLine> {
+  private lines: { readonly id: number; readonly sent: T; readonly writtenAt: number }[] = [];
   private lastId = 0;
   private pendingAck: number | undefined;
   private ackSentAt = 0;
@@ -55,7 +61,7 @@ export class UnconfirmedLines {
     return this.lines.length;
   }
 
-  added(sent: SentLine): void {
+  added(sent: T): void {
     this.lastId += 1;
     this.sinceAck += 1;
     this.lines.push({ id: this.lastId, sent, writtenAt: this.now() });
@@ -75,35 +81,39 @@ export class UnconfirmedLines {
     return `${TOKEN_PREFIX}${this.lastId}`;
   }
 
-  /** A PONG arrived; true when it was one of ours. */
-  confirm(token: string): boolean {
-    if (!token.startsWith(TOKEN_PREFIX)) return false;
+  /** A PONG arrived: the lines it confirms, or undefined when the token was not ours. */
+  confirm(token: string): T[] | undefined {
+    if (!token.startsWith(TOKEN_PREFIX)) return undefined;
     const id = Number(token.slice(TOKEN_PREFIX.length));
-    if (!Number.isInteger(id)) return false;
+    if (!Number.isInteger(id)) return undefined;
+    const confirmed = this.lines.filter((entry) => entry.id <= id).map((entry) => entry.sent);
     this.lines = this.lines.filter((entry) => entry.id > id);
     if (this.pendingAck !== undefined && id >= this.pendingAck) {
       const sample = this.now() - this.ackSentAt;
       this.srttMs = this.srttMs === undefined ? sample : this.srttMs + (sample - this.srttMs) / 8;
       this.pendingAck = undefined;
     }
-    return true;
+    return confirmed;
   }
 
   /**
-   * The connection is gone: the unconfirmed lines to send again, oldest first. `failed` are lines
-   * whose write failed (always sent again).
+   * The connection is gone: which unconfirmed lines the close shows as read by the server, and
+   * which may be lost, oldest first. `failed` are lines whose write failed (always lost).
    */
-  takeForReplay(policy: ReplayPolicy, failed: ReadonlySet<SentLine>): { readonly replay: SentLine[] } {
+  settleOnClose(policy: ReplayPolicy, failed: ReadonlySet<T>): CloseSettlement<T> {
     const cutoff = policy.kind === 'since' ? policy.at - 2 * this.rttMs - SHUTDOWN_SLACK_MS : 0;
-    const replay = this.lines
-      .filter((entry) => {
-        if (failed.has(entry.sent) || policy.kind === 'all') return true;
-        return policy.kind === 'since' && entry.writtenAt >= cutoff;
-      })
-      .map((entry) => entry.sent);
+    const delivered: T[] = [];
+    const lost: T[] = [];
+    for (const entry of this.lines) {
+      const mayBeLost =
+        failed.has(entry.sent) ||
+        policy.kind === 'all' ||
+        (policy.kind === 'since' && entry.writtenAt >= cutoff);
+      (mayBeLost ? lost : delivered).push(entry.sent);
+    }
     this.lines = [];
     this.pendingAck = undefined;
     this.sinceAck = 0;
-    return { replay };
+    return { delivered, lost };
   }
 }

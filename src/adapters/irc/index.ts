@@ -1,5 +1,6 @@
 import type { IrcAccountConfig } from '../../config/irc.js';
-import type { AdapterDeps, ChatAdapter } from '../types.js';
+import type { ChatAdapter } from '../../core/adapter.js';
+import type { AdapterDeps } from '../types.js';
 import { IrcAdapter } from './adapter.js';
 
 export { IrcAdapter, parseServer } from './adapter.js';

@@ -1,5 +1,6 @@
 import {
   byteLength,
+  MIRC_COLOUR_CODES,
   splitToBytes as coreSplit,
   truncateToBytes as coreTruncate,
 } from '../../core/text-split.js';
@@ -14,20 +15,13 @@ const MIN_TEXT_BYTES = 64;
 
 export type IrcLineKind = 'text' | 'action' | 'notice';
 
-export interface RenderRequest {
+export interface LineBudget {
   readonly kind: IrcLineKind;
   readonly target: string;
-  /** Repeated at the start of every line, e.g. "[kosmi] <bob> ". */
-  readonly prefix: string;
-  /** The message; "\n" separates lines. */
-  readonly body: string;
   /** Bytes of ":nick!user@host " that the server puts in front when it relays our line. */
   readonly sourceBytes: number;
   /** Whole-line limit including CR LF (512). */
   readonly maxLineBytes: number;
-  /** Most lines this message may become; the rest is cut and the last line marked. */
-  readonly maxLines: number;
-  readonly cutMarker: string;
 }
 
 /** What a line is made of, kept so it can be fitted again to another connection (refitLine). */
@@ -45,52 +39,25 @@ export interface RenderedLine {
   readonly wire: string;
   /** What the channel sees as the message text (for ACTION: without the CTCP wrapping). */
   readonly text: string;
-  /** Set by renderMessage; lines without it are written as they are. */
+  /** Set by renderLine; lines without it are written as they are. */
   readonly parts?: LineParts;
-}
-
-export interface RenderResult {
-  readonly lines: RenderedLine[];
-  /** Lines that were cut because of maxLines. */
-  readonly cutLines: number;
 }
 
 export { byteLength };
 
 /** Room for the text part of one line (prefix + piece). */
-export function textBudget(
-  request: Pick<RenderRequest, 'kind' | 'target' | 'sourceBytes' | 'maxLineBytes'>,
-): number {
+export function textBudget(request: LineBudget): number {
   const command = request.kind === 'notice' ? 'NOTICE' : 'PRIVMSG';
   const fixed = CRLF_BYTES + request.sourceBytes + byteLength(`${command} ${request.target} :`);
   return request.maxLineBytes - fixed - (request.kind === 'action' ? ACTION_OVERHEAD_BYTES : 0);
 }
 
 /**
- * Turns one relayed message into IRC lines: every line of the body, split to fit, each with the
- * prefix. No CR, LF, NUL or \x01 survives inside a line.
+ * One piece from the core as an IRC line, the prefix in front. No CR, LF, NUL or \x01 survives
+ * inside it: text from other networks can never inject a command or a CTCP.
  */
-export function renderMessage(request: RenderRequest): RenderResult {
-  const budget = textBudget(request);
-  const prefix = truncateToBytes(sanitizeLine(request.prefix), Math.max(0, budget - MIN_TEXT_BYTES));
-  const room = budget - byteLength(prefix);
-  const pieces: string[] = [];
-  for (const line of request.body.split(/\r\n|\r|\n/)) {
-    const clean = sanitizeLine(line);
-    if (clean.trim() === '') continue;
-    pieces.push(...splitToBytes(clean, room));
-  }
-  let cutLines = 0;
-  if (pieces.length > request.maxLines) {
-    cutLines = pieces.length - request.maxLines;
-    pieces.length = request.maxLines;
-    const marker = sanitizeLine(request.cutMarker);
-    const last = pieces[pieces.length - 1] ?? '';
-    pieces[pieces.length - 1] =
-      truncateToBytes(last, Math.max(0, room - byteLength(marker))).trimEnd() + marker;
-  }
-  const lines = pieces.map((piece) => toLine({ kind: request.kind, target: request.target, prefix, piece }));
-  return { lines, cutLines };
+export function renderLine(parts: LineParts): RenderedLine {
+  return toLine({ ...parts, prefix: sanitizeLine(parts.prefix), piece: sanitizeLine(parts.piece) });
 }
 
 function toLine(parts: LineParts): RenderedLine {
@@ -117,16 +84,12 @@ export function refitLine(line: RenderedLine, sourceBytes: number, maxLineBytes:
   return pieces.length === 0 ? [line] : pieces.map((piece) => toLine({ ...parts, prefix, piece }));
 }
 
-/** mIRC colour codes with their digits are never cut (mIRC formatting spec, colours). */
-// eslint-disable-next-line no-control-regex -- mIRC colour codes start with control characters
-const COLOUR_CODES = /\x03(?:\d{1,2}(?:,\d{1,2})?)?|\x04(?:[0-9A-Fa-f]{6}(?:,[0-9A-Fa-f]{6})?)?/g;
-
 /** Splits IRC text to fit maxBytes; core/text-split.ts with colour codes kept whole. */
 export function splitToBytes(text: string, maxBytes: number): string[] {
-  return coreSplit(text, maxBytes, COLOUR_CODES);
+  return coreSplit(text, maxBytes, MIRC_COLOUR_CODES);
 }
 
 /** The longest start of IRC text that fits maxBytes, colour codes kept whole. */
 export function truncateToBytes(text: string, maxBytes: number): string {
-  return coreTruncate(text, maxBytes, COLOUR_CODES);
+  return coreTruncate(text, maxBytes, MIRC_COLOUR_CODES);
 }

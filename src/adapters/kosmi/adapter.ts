@@ -2,12 +2,17 @@ import type { KosmiAccountConfig } from '../../config/kosmi.js';
 import { kosmiRoomId } from '../../config/channels.js';
 import { LoginFailedError } from '../../auth/errors.js';
 import type { KosmiTokenManager, TokenInfo } from '../../auth/token-manager.js';
+import {
+  DeliveryError,
+  type AdapterCapabilities,
+  type SendResult,
+  type WireListener,
+} from '../../core/adapter.js';
 import { Backoff, sleep } from '../../core/backoff.js';
-import type { OutboundMessage } from '../../core/message.js';
-import { splitToBytes } from '../../core/text-split.js';
+import type { OutboundPiece } from '../../core/message.js';
 import { TokenBucket } from '../../core/token-bucket.js';
 import { BaseAdapter } from '../base-adapter.js';
-import { DeliveryError, type AdapterCapabilities, type AdapterDeps } from '../types.js';
+import type { AdapterDeps } from '../types.js';
 import { KosmiSession, SessionError, type SessionEnd } from './session.js';
 import { messageTime, senderName, type WireMessage } from './wire.js';
 
@@ -30,8 +35,6 @@ export class KosmiAdapter extends BaseAdapter {
   private readonly backoff: Backoff;
   private readonly limiter: TokenBucket;
   private readonly recentIds = new Set<string>();
-  /** Pieces of a split message already delivered, so a retried message does not repeat them. */
-  private readonly delivered = new Map<string, number>();
   private session: KosmiSession | undefined;
   private loop: Promise<void> | undefined;
   private counter = 0;
@@ -43,7 +46,15 @@ export class KosmiAdapter extends BaseAdapter {
     private readonly tokens: KosmiTokenManager,
   ) {
     super(account, deps.channels, deps.logger.child({ component: 'kosmi', account }));
-    this.capabilities = { formatting: 'plain', maxMessageBytes: settings.max_message_bytes, edits: false };
+    // kosmi-protocol.md §9: no length limit is documented, so the limit is max_message_bytes; "* "
+    // in front of an action's text is kept out of it.
+    this.capabilities = {
+      formatting: 'plain',
+      maxMessageBytes: settings.max_message_bytes - ACTION_MARK.length,
+      multiline: true,
+      inFlight: 1,
+      edits: false,
+    };
     this.backoff = new Backoff({
       initialMs: 1_000,
       maxMs: settings.reconnect_max_seconds * 1000,
@@ -74,25 +85,24 @@ export class KosmiAdapter extends BaseAdapter {
     clearTimeout(timer);
   }
 
-  async send(message: OutboundMessage): Promise<void> {
-    const roomId = kosmiRoomId(message.channel);
+  protected async deliver(piece: OutboundPiece, onWire: WireListener): Promise<SendResult> {
+    const roomId = kosmiRoomId(piece.channel);
     if (roomId === undefined || !this.rooms.has(roomId)) {
-      throw new DeliveryError(`${message.channel} is not a room of ${this.account}`, { retryable: false });
+      throw new DeliveryError(`${piece.channel} is not a room of ${this.account}`, { retryable: false });
     }
-    // kosmi-protocol.md §9: no length limit is documented, so the limit is max_message_bytes.
-    const pieces = splitToBytes(render(message), this.settings.max_message_bytes);
-    for (let index = this.delivered.get(message.id) ?? 0; index < pieces.length; index++) {
-      const session = this.session;
-      if (session === undefined || !session.isOpen || this.status().state !== 'connected') {
-        throw new DeliveryError('Kosmi is not connected', { retryable: true });
-      }
+    try {
       await this.limiter.take(this.stopper.signal);
-      const body = pieces[index] as string;
-      this.deps.rememberSent(body);
-      await session.send(roomId, body);
-      if (index + 1 < pieces.length) this.delivered.set(message.id, index + 1);
+    } catch (error) {
+      throw new DeliveryError('Kosmi adapter stopped', { retryable: true, cause: error });
     }
-    this.delivered.delete(message.id);
+    const session = this.session;
+    if (session === undefined || !session.isOpen || this.status().state !== 'connected') {
+      throw new DeliveryError('Kosmi is not connected', { retryable: true });
+    }
+    const body = render(piece);
+    onWire(body);
+    await session.send(roomId, body);
+    return { wire: [body] };
   }
 
   private async run(): Promise<void> {
@@ -282,14 +292,16 @@ export class KosmiAdapter extends BaseAdapter {
   }
 }
 
+const ACTION_MARK = '* ';
+
 /** The body sent to Kosmi: the rendered nick prefix, then the text (Kosmi shows plain text). */
-export function render(message: OutboundMessage): string {
-  switch (message.kind) {
+export function render(piece: OutboundPiece): string {
+  switch (piece.kind) {
     case 'action':
-      return `${message.prefix}* ${message.text}`;
+      return `${piece.prefix}${ACTION_MARK}${piece.text}`;
     case 'notice':
     case 'text':
       // An edit's marker is already in the text: the source adapter writes it (Matrix's edit_marker).
-      return `${message.prefix}${message.text}`;
+      return `${piece.prefix}${piece.text}`;
   }
 }

@@ -1,6 +1,7 @@
 import { KosmiTokenManager } from '../../auth/token-manager.js';
 import type { KosmiAccountConfig } from '../../config/kosmi.js';
-import type { AdapterDeps, ChatAdapter } from '../types.js';
+import type { ChatAdapter } from '../../core/adapter.js';
+import type { AdapterDeps } from '../types.js';
 import { KosmiAdapter } from './adapter.js';
 
 /** The Kosmi bridge (issue 3): one account, its rooms from the gateways, its token cache. */

@@ -1,7 +1,7 @@
 import { createClient, type Client, type SubscribePayload } from 'graphql-ws';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
-import { DeliveryError } from '../types.js';
+import { DeliveryError } from '../../core/adapter.js';
 import {
   CURRENT_USER,
   JOIN_ROOM,

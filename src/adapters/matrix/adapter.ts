@@ -6,9 +6,10 @@
 import { randomUUID } from 'node:crypto';
 import type { MatrixAccountConfig } from '../../config/matrix.js';
 import { sleep } from '../../core/backoff.js';
-import type { OutboundMessage } from '../../core/message.js';
+import type { AdapterCapabilities, SendResult, WireListener } from '../../core/adapter.js';
+import type { OutboundPiece } from '../../core/message.js';
 import { BaseAdapter } from '../base-adapter.js';
-import type { AdapterCapabilities, AdapterDeps } from '../types.js';
+import type { AdapterDeps } from '../types.js';
 import { MatrixApi, createRelayClient, type RelayClient } from './client.js';
 import { cryptoStoreDir, sessionFile, syncStateFile } from './files.js';
 import { fillTimelineGaps } from './gap-fill.js';
@@ -40,6 +41,9 @@ export class MatrixAdapter extends BaseAdapter {
   readonly capabilities: AdapterCapabilities = {
     formatting: 'html',
     maxMessageBytes: MAX_TEXT_BYTES,
+    multiline: true,
+    // One event at a time per room: the homeserver orders a room's events as it receives them.
+    inFlight: 1,
     edits: true,
   };
   private readonly abort = new AbortController();
@@ -90,7 +94,6 @@ export class MatrixAdapter extends BaseAdapter {
       log: this.log,
       signal,
       html: settings.html,
-      rememberSent: deps.rememberSent,
       client: () => (settings.encryption ? this.client : undefined),
     });
   }
@@ -138,8 +141,8 @@ export class MatrixAdapter extends BaseAdapter {
     this.setStatus('disconnected', 'stopped');
   }
 
-  send(message: OutboundMessage): Promise<void> {
-    return this.sender.send(message);
+  protected deliver(piece: OutboundPiece, onWire: WireListener): Promise<SendResult> {
+    return this.sender.send(piece, onWire);
   }
 
   /** Keeps the account going: session, joins, sync; `failed` with slow retries when a human must act. */

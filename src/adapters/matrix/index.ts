@@ -1,5 +1,6 @@
 import type { MatrixAccountConfig } from '../../config/matrix.js';
-import type { AdapterDeps, ChatAdapter } from '../types.js';
+import type { ChatAdapter } from '../../core/adapter.js';
+import type { AdapterDeps } from '../types.js';
 import { MatrixAdapter } from './adapter.js';
 
 /**

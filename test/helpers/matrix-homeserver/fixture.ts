@@ -8,9 +8,10 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { createMatrixAdapter, type MatrixAdapter } from '../../../src/adapters/matrix/index.js';
-import type { AdapterStatus } from '../../../src/adapters/types.js';
+import type { AdapterStatus, SendResult } from '../../../src/core/adapter.js';
 import { matrixAccountSchema, type MatrixAccountConfig } from '../../../src/config/matrix.js';
-import type { ChatMessage, OutboundMessage } from '../../../src/core/message.js';
+import type { ChatMessage, OutboundPiece } from '../../../src/core/message.js';
+import { piece } from '../pieces.js';
 import { REDACT_PATHS } from '../../../src/log/logger.js';
 import { uniqueName } from '../ports.js';
 import { waitFor } from '../wait-for.js';
@@ -28,7 +29,10 @@ export interface RelayHarness {
   readonly adapter: MatrixAdapter;
   readonly received: ChatMessage[];
   readonly statuses: AdapterStatus[];
+  /** Every body the adapter reported on the wire (echo memory). */
   readonly remembered: string[];
+  /** adapter.send with a WireListener that fills `remembered`. */
+  send(piece: OutboundPiece): Promise<SendResult>;
 }
 
 export class MatrixFixture {
@@ -89,14 +93,16 @@ export class MatrixFixture {
       logger,
       dataDir: this.dataDir,
       channels: options.channels ?? [this.alias],
-      rememberSent: (text) => remembered.push(text),
     }) as MatrixAdapter;
     const received: ChatMessage[] = [];
     const statuses: AdapterStatus[] = [];
     adapter.on('message', (message) => received.push(message));
     adapter.on('status', (status) => statuses.push(status));
     this.adapters.push(adapter);
-    return { adapter, received, statuses, remembered };
+    const onWire = (text: string): void => {
+      remembered.push(text);
+    };
+    return { adapter, received, statuses, remembered, send: (piece) => adapter.send(piece, onWire) };
   }
 
   async started(harness: RelayHarness): Promise<RelayHarness> {
@@ -118,23 +124,17 @@ export class MatrixFixture {
   }
 }
 
-let sequence = 0;
-/** An outbound message as the router hands it over. */
+/** What the router hands a Matrix destination for a message from IRC. */
+export const FROM_IRC: Partial<OutboundPiece> = {
+  prefix: '[irc] <bob> ',
+  origin: { account: 'irc.test', channel: '#test', protocol: 'irc', gateway: 'gw' },
+};
+
+/** A piece from IRC as the router hands it over. */
 export function outbound(
   channel: string,
   text: string,
-  overrides: Partial<OutboundMessage> = {},
-): OutboundMessage {
-  sequence += 1;
-  return {
-    id: `test-${process.pid}-${sequence}-${Math.random().toString(36).slice(2)}`,
-    kind: 'text',
-    text,
-    nick: 'bob',
-    prefix: '[irc] <bob> ',
-    origin: { account: 'irc.test', channel: '#test', protocol: 'irc', gateway: 'gw' },
-    channel,
-    timestamp: new Date(),
-    ...overrides,
-  };
+  overrides: Partial<OutboundPiece> = {},
+): OutboundPiece {
+  return piece(channel, text, { ...FROM_IRC, ...overrides });
 }
