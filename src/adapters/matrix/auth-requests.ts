@@ -200,7 +200,13 @@ export async function passwordLogin(
     return loginRequest(homeserver, settings, options, signal);
   });
   if (answer.kind === 'rejected') {
-    const detail = `${answer.errcode}${answer.message === '' ? '' : `: ${answer.message}`}`;
+    // classifyMatrixError's message already starts with the errcode ("M_X (HTTP 400): ...").
+    const detail =
+      answer.message === ''
+        ? answer.errcode
+        : answer.message.startsWith(answer.errcode)
+          ? answer.message
+          : `${answer.errcode}: ${answer.message}`;
     // MAS answers m.login.password with passwords disabled 400 M_UNRECOGNIZED "Invalid login type"
     // (matrix-authentication-service, crates/handlers/src/compat/login.rs).
     if (answer.errcode === 'M_UNRECOGNIZED')
