@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { MatrixApiError, MatrixNetworkError, classifyMatrixError } from '../../src/adapters/matrix/errors.js';
+import {
+  MatrixApiError,
+  MatrixNetworkError,
+  classifyMatrixError,
+  isUnrecognizedEndpoint,
+} from '../../src/adapters/matrix/errors.js';
 
 describe('classifyMatrixError: the one place that decides retry, renew or give up', () => {
   it('token errors, with or without soft logout', () => {
@@ -60,5 +65,12 @@ describe('classifyMatrixError: the one place that decides retry, renew or give u
       kind: 'rate-limited',
       retryAfterMs: 50,
     });
+  });
+
+  it('an endpoint the server does not serve: M_UNRECOGNIZED, or a bare 404 / 405 (issue 9, /v3/refresh)', () => {
+    for (const errcode of ['M_UNRECOGNIZED', 'HTTP_404', 'HTTP_405'])
+      expect(isUnrecognizedEndpoint(errcode)).toBe(true);
+    for (const errcode of ['M_NOT_FOUND', 'M_UNKNOWN_TOKEN', 'M_FORBIDDEN', 'HTTP_400', 'HTTP_502'])
+      expect(isUnrecognizedEndpoint(errcode)).toBe(false);
   });
 });

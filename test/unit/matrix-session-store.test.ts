@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -31,6 +31,17 @@ describe('Matrix session and sync files', () => {
     expect(store.load(() => undefined)).toEqual(session);
     expect(statSync(store.file).mode & 0o777).toBe(0o600);
     expect(readdirSync(root)).toEqual(['matrix.home.session.json']);
+  });
+
+  it('keeps the refresh endpoint version learned from the server (issue 9), and ignores an unknown one', () => {
+    const store = new SessionStore(path.join(dir(), 's.json'));
+    store.save({ ...session, refreshApi: 'v1' });
+    expect(store.load(() => undefined)).toEqual({ ...session, refreshApi: 'v1' });
+    writeFileSync(
+      store.file,
+      JSON.stringify({ ...JSON.parse(readFileSync(store.file, 'utf8')), refresh_api: 'v9' }),
+    );
+    expect(store.load(() => undefined)).toEqual(session);
   });
 
   it('reports a corrupt or foreign file and ignores it', () => {

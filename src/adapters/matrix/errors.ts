@@ -17,6 +17,11 @@ export class MatrixApiError extends Error {
   }
 }
 
+/** A human must act (the message says what); retried only slowly by the adapter. */
+export class MatrixAuthFailure extends Error {
+  override readonly name = 'MatrixAuthFailure';
+}
+
 /** The homeserver could not be reached or did not answer in time. */
 export class MatrixNetworkError extends Error {
   override readonly name = 'MatrixNetworkError';
@@ -69,6 +74,17 @@ export function classifyMatrixError(error: unknown): MatrixErrorClass {
   if (api.status === 401)
     return { kind: 'token', errcode: api.errcode, softLogout: api.extra.softLogout === true };
   return { kind: 'fatal', errcode: api.errcode, message: api.message };
+}
+
+/**
+ * True when an error code says the server does not serve the endpoint at all (as opposed to
+ * refusing the request): the spec's M_UNRECOGNIZED (spec §"Unsupported endpoints": 404 for an
+ * unknown path, 405 for a known path with another method; Synapse before 1.7x answers 400 for an
+ * unknown path), or a bare 404 / 405 without an errcode from a reverse proxy (http.ts then makes up
+ * `HTTP_404` / `HTTP_405`).
+ */
+export function isUnrecognizedEndpoint(errcode: string): boolean {
+  return errcode === 'M_UNRECOGNIZED' || errcode === 'HTTP_404' || errcode === 'HTTP_405';
 }
 
 function clampRetry(ms: number | undefined): number {

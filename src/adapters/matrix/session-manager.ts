@@ -10,26 +10,30 @@
  *   the refresh fails) a password login.
  * - a timer refreshes a token with expires_in_ms before it expires (spec §"Refreshing access tokens").
  *
+ * Refresh tokens are one-shot on real servers (MAS consumes one at its first use, Synapse when the
+ * new access token is used), so the newest one is persisted before the new access token is used,
+ * and one the server refused is dropped at once, never presented again.
+ *
  * Transient failures (network, 5xx) are retried with backoff and never lead to a login; 429 waits
- * retry_after_ms. A rejection that needs a human (no password, wrong password) is a MatrixAuthFailure.
+ * retry_after_ms. A rejection that needs a human (no password, wrong password, a server that takes
+ * no password logins) is a MatrixAuthFailure.
  */
 import type { Logger } from 'pino';
 import type { MatrixAccountConfig } from '../../config/matrix.js';
 import {
-  loginRequest,
-  refreshRequest,
-  whoamiRequest,
-  withAuthRetries,
+  checkToken,
+  passwordLogin,
+  refreshWithFallback,
+  type LoginAccount,
   type LoginResponse,
+  type RefreshApi,
   type RetryContext,
 } from './auth-requests.js';
+import { MatrixAuthFailure } from './errors.js';
 import { registerSecret } from './log-bridge.js';
 import { tokenFingerprint, type MatrixSession, type SessionStore } from './session-store.js';
 
-/** A human must act (the message says what); retried only slowly by the adapter. */
-export class MatrixAuthFailure extends Error {
-  override readonly name = 'MatrixAuthFailure';
-}
+export { MatrixAuthFailure };
 
 /** Refresh this long before expiry, at most; a fifth of a short lifetime otherwise. */
 const REFRESH_MARGIN_MS = 60_000;
@@ -72,10 +76,16 @@ export class SessionManager {
   private inflight: Promise<MatrixSession> | undefined;
   private failure: MatrixAuthFailure | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
+  /**
+   * The refresh endpoint that worked on this homeserver, learned once per process (and kept in the
+   * session file); 'none' when it serves neither, so logins stop asking for refresh tokens.
+   */
+  private refreshApi: RefreshApi | 'none' | undefined;
   /** Password logins attempted (metrics, tests). */
   loginAttempts = 0;
   private readonly log: Logger;
   private readonly hs: string;
+  private readonly account: LoginAccount;
 
   private readonly retryContext: RetryContext;
 
@@ -83,6 +93,7 @@ export class SessionManager {
     this.log = options.log;
     this.retryContext = { signal: options.signal, log: options.log };
     this.hs = options.settings.homeserver.replace(/\/+$/, '');
+    this.account = { homeserver: this.hs, accountId: options.accountId, settings: options.settings };
     registerSecret(options.settings.password);
     registerSecret(options.settings.access_token);
   }
@@ -158,17 +169,19 @@ export class SessionManager {
       else candidates.push(configSession(usable?.deviceId ?? ''));
     }
     let rejected: string | undefined;
+    let deviceId = usable?.deviceId;
     for (const candidate of candidates) {
       registerSecret(candidate.accessToken);
       registerSecret(candidate.refreshToken);
-      const checked = await this.check(candidate);
-      if (checked !== undefined) return this.adopt(checked, 'start');
+      const checked = await checkToken(this.account, candidate, this.retryContext);
+      if (checked.kind === 'ok') return this.adopt(checked.session, 'start');
       rejected = candidate.source === 'config' ? 'the configured access_token' : 'the stored session';
       // A stored session that expired may still be refreshable.
       if (candidate.refreshToken !== undefined) {
         const refreshed = await this.refresh(candidate);
         if (refreshed !== undefined) return this.adopt(refreshed, 'start');
       }
+      if (candidate === usable) deviceId = this.reusableDevice(usable.deviceId, checked);
     }
     if (settings.password === undefined) {
       throw new MatrixAuthFailure(
@@ -178,9 +191,15 @@ export class SessionManager {
     }
     if (rejected !== undefined)
       this.log.warn({ rejected }, 'Matrix access token rejected (M_UNKNOWN_TOKEN), logging in again');
-    return this.adopt(await this.login(usable?.deviceId), 'login');
+    return this.adopt(await this.login(deviceId), 'login');
   }
 
+  /**
+   * Spec §"Soft logout": with a refresh token, refresh first; then log in with the password. The
+   * refresh is tried whatever soft_logout says, because Synapse behind MAS answers an expired token
+   * with soft_logout false ("Token is not active", synapse/api/auth/msc3861_delegated.py) although
+   * the refresh token still works; the refresh endpoint is the authority on whether the session lives.
+   */
   private async doRenew(why: { errcode: string; softLogout: boolean }): Promise<MatrixSession> {
     const old = this.session;
     this.options.onRenewing(why.errcode);
@@ -202,7 +221,33 @@ export class SessionManager {
       { errcode: why.errcode, softLogout: why.softLogout },
       `Matrix access token rejected (${why.errcode}), logging in again`,
     );
-    return this.adopt(await this.login(old?.deviceId), 'login');
+    return this.adopt(await this.login(this.reusableDevice(old?.deviceId, why)), 'login');
+  }
+
+  /**
+   * The device id a password login may pass after the token was rejected with `why`. Spec §"Soft
+   * logout": soft_logout false (the default) means "the server has destroyed the session": device
+   * information "must not be reused and must be discarded", so the login makes a new device. Only
+   * M_UNKNOWN_TOKEN counts: M_MISSING_TOKEN or a proxy's bare 401 says nothing about the device.
+   */
+  private reusableDevice(
+    deviceId: string | undefined,
+    why: { errcode: string; softLogout: boolean },
+  ): string | undefined {
+    if (deviceId === undefined || why.softLogout || why.errcode !== 'M_UNKNOWN_TOKEN') return deviceId;
+    if (this.options.settings.encryption) {
+      // The crypto store in the data dir belongs to this device id and cannot be swapped in-process.
+      this.log.warn(
+        { device: deviceId },
+        'Matrix homeserver logged this device out; keeping its id for the encryption store',
+      );
+      return deviceId;
+    }
+    this.log.warn(
+      { device: deviceId },
+      'Matrix homeserver logged this device out; logging in as a new device',
+    );
+    return undefined;
   }
 
   private adopt(adopted: MatrixSession, how: 'start' | 'login' | 'refresh'): MatrixSession {
@@ -227,36 +272,45 @@ export class SessionManager {
     return session;
   }
 
-  /** whoami with the candidate's token: the session (device id filled in), or undefined when rejected. */
-  private async check(candidate: MatrixSession): Promise<MatrixSession | undefined> {
-    const answer = await withAuthRetries('whoami', this.retryContext, (signal) =>
-      whoamiRequest(this.hs, candidate.accessToken, signal),
-    );
-    if (answer.kind === 'rejected') return undefined;
-    const body = answer.value as { user_id?: unknown; device_id?: unknown };
-    if (body.user_id !== this.options.settings.user_id) {
-      throw new MatrixAuthFailure(
-        `the Matrix access token of [${this.options.accountId}] belongs to ${String(body.user_id)}, not ${this.options.settings.user_id}: fix user_id or access_token`,
-      );
-    }
-    const deviceId = typeof body.device_id === 'string' ? body.device_id : candidate.deviceId;
-    return { ...candidate, deviceId };
-  }
-
-  /** POST /refresh; undefined when the server refuses it (the caller falls back to a login). */
+  /**
+   * POST /refresh (v3, or v1 on servers that only serve that); undefined when the server refuses it
+   * (the caller falls back to a login). A refused refresh token is dropped, never presented again.
+   */
   private async refresh(from: MatrixSession): Promise<MatrixSession | undefined> {
-    if (from.refreshToken === undefined) return undefined;
     const refreshToken = from.refreshToken;
-    const answer = await withAuthRetries('refresh', this.retryContext, (signal) =>
-      refreshRequest(this.hs, refreshToken, signal),
+    if (refreshToken === undefined) return undefined;
+    const learned = this.refreshApi === 'none' ? undefined : this.refreshApi;
+    const outcome = await refreshWithFallback(
+      this.hs,
+      refreshToken,
+      from.refreshApi ?? learned ?? 'v3',
+      this.retryContext,
     );
-    if (answer.kind === 'rejected') {
-      this.log.warn({ errcode: answer.errcode }, 'Matrix token refresh failed, logging in with the password');
+    if (outcome.kind === 'unsupported') {
+      this.refreshApi = 'none';
+      this.log.warn(
+        { device: from.deviceId },
+        'Matrix homeserver serves no refresh endpoint; logins ask for no refresh token from now on',
+      );
+      this.dropRefreshToken(from);
       return undefined;
     }
-    const body = answer.value as LoginResponse;
-    if (typeof body.access_token !== 'string') return undefined;
-    this.log.info({ device: from.deviceId }, 'Matrix access token refreshed');
+    if (outcome.kind === 'rejected') {
+      this.log.warn(
+        { errcode: outcome.errcode, softLogout: outcome.softLogout },
+        'Matrix token refresh failed, logging in with the password',
+      );
+      this.dropRefreshToken(from);
+      return undefined;
+    }
+    const body = outcome.value as LoginResponse;
+    if (typeof body.access_token !== 'string') {
+      this.log.warn({ api: outcome.api }, 'Matrix token refresh answered without an access token');
+      this.dropRefreshToken(from);
+      return undefined;
+    }
+    this.refreshApi = outcome.api;
+    this.log.info({ device: from.deviceId, api: outcome.api }, 'Matrix access token refreshed');
     const { expiresAt: _old, ...rest } = from;
     return {
       ...rest,
@@ -264,43 +318,37 @@ export class SessionManager {
       // Spec: without a new refresh_token in the answer, the old one stays valid.
       refreshToken: typeof body.refresh_token === 'string' ? body.refresh_token : refreshToken,
       ...(typeof body.expires_in_ms === 'number' ? { expiresAt: Date.now() + body.expires_in_ms } : {}),
+      refreshApi: outcome.api,
       source: 'login',
     };
   }
 
+  /**
+   * The server refused `from`'s refresh token: forget it in memory and in the session file, so
+   * neither this process nor the next start presents it again (MAS treats a reused refresh token as
+   * a dead one; presenting it again only costs a request and a misleading log line).
+   */
+  private dropRefreshToken(from: MatrixSession): void {
+    const { refreshToken: _dead, expiresAt: _expiry, ...rest } = from;
+    if (this.session === from) this.session = rest;
+    const stored = this.options.store.load(() => undefined);
+    if (stored?.refreshToken !== from.refreshToken) return;
+    try {
+      this.options.store.save(rest);
+    } catch (error) {
+      this.log.error({ err: error, file: this.options.store.file }, 'cannot write the Matrix session file');
+    }
+  }
+
   private async login(deviceId: string | undefined): Promise<MatrixSession> {
-    const { settings } = this.options;
-    const answer = await withAuthRetries('login', this.retryContext, (signal) => {
-      this.loginAttempts += 1;
-      return loginRequest(this.hs, settings, deviceId, signal);
-    });
-    if (answer.kind === 'rejected') {
-      const hint =
-        answer.errcode === 'M_FORBIDDEN'
-          ? `check password in [${this.options.accountId}]`
-          : `the homeserver may not allow password logins; use an access_token in [${this.options.accountId}]`;
-      throw new MatrixAuthFailure(
-        `Matrix login as ${settings.user_id} was rejected (${answer.errcode}${answer.message === '' ? '' : `: ${answer.message}`}): ${hint}`,
-      );
-    }
-    const body = answer.value as LoginResponse;
-    if (typeof body.access_token !== 'string' || typeof body.device_id !== 'string') {
-      throw new MatrixAuthFailure(
-        `Matrix login as ${settings.user_id} returned no access token or device id`,
-      );
-    }
-    registerSecret(body.access_token);
-    registerSecret(typeof body.refresh_token === 'string' ? body.refresh_token : undefined);
-    this.log.info({ device: body.device_id }, `Matrix login OK (device ${body.device_id})`);
-    return {
-      homeserver: this.hs,
-      userId: typeof body.user_id === 'string' ? body.user_id : settings.user_id,
-      deviceId: body.device_id,
-      accessToken: body.access_token,
-      ...(typeof body.refresh_token === 'string' ? { refreshToken: body.refresh_token } : {}),
-      ...(typeof body.expires_in_ms === 'number' ? { expiresAt: Date.now() + body.expires_in_ms } : {}),
-      source: 'login',
-    };
+    const refreshApi = this.refreshApi === 'none' ? undefined : this.refreshApi;
+    const session = await passwordLogin(
+      this.account,
+      { deviceId, refreshToken: this.refreshApi !== 'none' },
+      this.retryContext,
+      () => (this.loginAttempts += 1),
+    );
+    return refreshApi === undefined ? session : { ...session, refreshApi };
   }
 
   private scheduleRefresh(session: MatrixSession): void {
@@ -331,7 +379,9 @@ export class SessionManager {
       return this.adopt(await this.login(session.deviceId), 'login');
     });
     this.inflight.catch((error: unknown) => {
-      if (!this.options.signal.aborted) this.log.error({ err: error }, 'Matrix token renewal failed');
+      // A MatrixAuthFailure already reached the account's status (and its one log line) via onFailed.
+      if (!this.options.signal.aborted && !(error instanceof MatrixAuthFailure))
+        this.log.error({ err: error }, 'Matrix token renewal failed');
     });
   }
 }

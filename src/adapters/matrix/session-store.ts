@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { writeFileAtomic } from '../../core/atomic-file.js';
+import type { RefreshApi } from './auth-requests.js';
 import { readJsonFile } from './files.js';
 
 export interface MatrixSession {
@@ -15,6 +16,11 @@ export interface MatrixSession {
   readonly refreshToken?: string;
   /** Epoch ms at which the access token expires (from expires_in_ms), when the server said so. */
   readonly expiresAt?: number;
+  /**
+   * The refresh endpoint version this homeserver answered (auth-requests.ts, RefreshApi), so a
+   * restart does not ask a server that only serves /v1/refresh at /v3 first again.
+   */
+  readonly refreshApi?: RefreshApi;
   /** Where the access token came from: a login/refresh of ours, or the config's access_token. */
   readonly source: 'login' | 'config';
   /**
@@ -59,6 +65,7 @@ export class SessionStore {
       access_token: session.accessToken,
       ...(session.refreshToken === undefined ? {} : { refresh_token: session.refreshToken }),
       ...(session.expiresAt === undefined ? {} : { expires_at: session.expiresAt }),
+      ...(session.refreshApi === undefined ? {} : { refresh_api: session.refreshApi }),
       source: session.source,
       ...(session.configTokenFingerprint === undefined
         ? {}
@@ -95,6 +102,7 @@ function parseSession(data: unknown): MatrixSession | undefined {
     accessToken,
     ...(refreshToken === undefined ? {} : { refreshToken }),
     ...(typeof r.expires_at === 'number' ? { expiresAt: r.expires_at } : {}),
+    ...(r.refresh_api === 'v1' || r.refresh_api === 'v3' ? { refreshApi: r.refresh_api } : {}),
     source: r.source === 'config' ? 'config' : 'login',
     ...(fingerprint === undefined ? {} : { configTokenFingerprint: fingerprint }),
   };

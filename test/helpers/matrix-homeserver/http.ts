@@ -16,6 +16,13 @@ export class MatrixHttpError extends Error {
   }
 }
 
+/** An error answer without a spec body: a reverse proxy's bare 404 or 405 (text, no errcode). */
+export class BareHttpError extends Error {
+  constructor(readonly status: number) {
+    super(`HTTP ${status}`);
+  }
+}
+
 export const errors = {
   unrecognized: (status = 404): MatrixHttpError =>
     new MatrixHttpError(status, 'M_UNRECOGNIZED', 'Unrecognized request'),

@@ -10,8 +10,8 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { errors, MatrixHttpError, readBody, Routes, sendError, sendJson } from './http.js';
-import { addAuthRoutes, type AuthSettings } from './routes-auth.js';
+import { BareHttpError, errors, MatrixHttpError, readBody, Routes, sendError, sendJson } from './http.js';
+import { addAuthRoutes, logoutDevice, type AuthSettings } from './routes-auth.js';
 import { RoomControls } from './room-controls.js';
 import { addRoomRoutes } from './routes-rooms.js';
 import { addSyncRoutes } from './routes-sync.js';
@@ -48,7 +48,18 @@ export class MatrixHomeserver extends RoomControls {
   readonly auth: AuthSettings = {
     tokenLifetimeMs: undefined,
     failRefreshes: 0,
-    counters: { loginAttempts: 0, loginsOk: 0, refreshes: 0, whoamis: 0 },
+    refreshV3: 'served',
+    mas: false,
+    passwordLogin: true,
+    counters: {
+      loginAttempts: 0,
+      loginsOk: 0,
+      refreshes: 0,
+      refreshCalls: { v1: 0, v3: 0 },
+      refreshReuses: 0,
+      whoamis: 0,
+      loginFlowRequests: 0,
+    },
     loginDeviceIds: [],
   };
   /** Called before each request is handled (tests use it to act at an exact moment). */
@@ -127,7 +138,10 @@ export class MatrixHomeserver extends RoomControls {
     } catch (error) {
       if (response.headersSent || response.destroyed) return;
       if (error instanceof MatrixHttpError) sendError(response, error);
-      else
+      else if (error instanceof BareHttpError) {
+        response.writeHead(error.status, { 'content-type': 'text/plain' });
+        response.end(error.message);
+      } else
         sendJson(response, 500, {
           errcode: 'M_UNKNOWN',
           error: error instanceof Error ? error.message : String(error),
@@ -189,7 +203,33 @@ export class MatrixHomeserver extends RoomControls {
     this.faults.length = 0;
   }
 
+  // ---- test controls: server kinds ----
+
+  /**
+   * Synapse before /v3/refresh (1.49 to about 1.7x, e.g. 1.67): refresh only at /v1/refresh;
+   * /v3/refresh answers 400 M_UNRECOGNIZED, or a proxy's bare 404 / 405.
+   */
+  emulateLegacyRefresh(answer: 'M_UNRECOGNIZED' | 404 | 405 = 'M_UNRECOGNIZED'): void {
+    this.auth.refreshV3 = answer;
+  }
+
+  /**
+   * The Matrix Authentication Service's compatibility layer (matrix.org since April 2025): refresh
+   * tokens die at their first use, the previous access token at the refresh, expired tokens answer
+   * soft_logout false; with `passwords: false` no m.login.password is offered or accepted.
+   */
+  emulateMas(options: { passwords: boolean }): void {
+    this.auth.mas = true;
+    this.auth.passwordLogin = options.passwords;
+    this.state.expiredTokenSoftLogout = false;
+  }
+
   // ---- test controls: accounts and tokens ----
+
+  /** Signs a device out (as from another client's session list): tokens die, soft_logout false. */
+  logoutDevice(userId: string, deviceId: string): void {
+    logoutDevice(this.state, userId, deviceId);
+  }
 
   registerUser(localpart: string, password: string, displayName?: string): string {
     return this.state.registerUser(localpart, password, displayName).userId;

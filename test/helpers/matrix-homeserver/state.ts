@@ -76,6 +76,11 @@ export class HomeserverState {
   /** `${userId}|${deviceId}|${txnId}` -> event id (idempotent sends, spec §"Transaction identifiers"). */
   readonly transactions = new Map<string, string>();
   pos = 0;
+  /**
+   * soft_logout of the 401 for an expired access token: true as Synapse answers (spec §"Soft
+   * logout"); false behind MAS, where Synapse answers "Token is not active" without it.
+   */
+  expiredTokenSoftLogout = true;
   /** Called for every new event (the bench timestamps arrivals here). */
   readonly onAppend: ((event: StoredEvent) => void)[] = [];
   private readonly waiters = new Set<() => void>();
