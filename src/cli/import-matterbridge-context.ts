@@ -111,12 +111,21 @@ export class Section {
     return Object.keys(this.table).filter((key) => !this.used.has(key));
   }
 
-  /** Reports every key not read so far, with its reason from `reasons` or the generic one. */
+  /**
+   * Reports every key not read so far, with its reason from `reasons` or the generic one. A key
+   * at an "off" value (false, "", 0, []) is not reported: matterbridge did nothing with it either,
+   * so the relay behaves the same without it.
+   */
   reportUnused(ctx: ImportContext, reasons: Readonly<Record<string, string>>): void {
     for (const key of this.unused()) {
+      if (isOff(this.table[key])) continue;
       ctx.skip(`${this.path}.${key}`, reasons[key.toLowerCase()] ?? 'no equivalent in kosmi-relay');
     }
   }
+}
+
+function isOff(value: unknown): boolean {
+  return value === false || value === '' || value === 0 || (Array.isArray(value) && value.length === 0);
 }
 
 function describe(value: unknown): string {
@@ -127,7 +136,8 @@ function describe(value: unknown): string {
 
 /** Our loader replaces ${VAR} in every string; a carried value that contains "${" is escaped. */
 export function literal(value: string): string {
-  return value.replace(/\$\{/g, '$${');
+  // A function, since in a replacement string "$$" would itself mean one "$".
+  return value.replace(/\$\{/g, () => '$${');
 }
 
 /** Account names here are letters, digits, "_" and "-" (src/config/load.ts). */

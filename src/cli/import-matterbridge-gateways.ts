@@ -136,8 +136,15 @@ function convertEntry(
     return undefined;
   }
   let target = channel;
-  if (account.protocol === 'kosmi' && account.room !== undefined) target = account.room;
-  else if (account.protocol === 'irc' && target !== undefined) target = target.toLowerCase();
+  if (account.protocol === 'kosmi' && account.room !== undefined) {
+    // The fork joins the room of RoomURL; its gateway channel is a placeholder ("main").
+    if (channel !== undefined && channel !== account.room)
+      ctx.note(
+        at,
+        `channel ${JSON.stringify(channel)} replaced by the account's RoomURL, the room the fork joined`,
+      );
+    target = account.room;
+  } else if (account.protocol === 'irc' && target !== undefined) target = target.toLowerCase();
   if (target === undefined) {
     ctx.skip(at, 'entry dropped: no channel');
     return undefined;

@@ -33,8 +33,6 @@ export const IRC_REASONS: Readonly<Record<string, string>> = {
     'behaves differently: the relay keeps a queue per destination channel (queue_max_messages) that also holds messages while disconnected',
   messagelength:
     'behaves differently: the relay fits each line into max_line_bytes (512, the whole IRC line) and computes the room for text itself',
-  messagesplit:
-    'behaves differently: the relay always splits long messages at word boundaries, at most max_lines_per_message (8) lines',
   nickservusername: 'not supported: QuakeNet Q AUTH is not implemented; use SASL',
   username: 'no equivalent: the ident (USER) is the nick',
   bind: 'not supported: the relay does not bind to a local address',
@@ -87,17 +85,26 @@ export function convertIrcAccount(
     out.remote_nick_format = convertNickFormat(format, section.pathOf('RemoteNickFormat'), ctx);
   const ignoreNicks = section.raw('IgnoreNicks');
   if (ignoreNicks !== undefined && ignoreNicks !== '') {
-    out.ignore_nicks = convertIgnoreList(ignoreNicks, section.pathOf('IgnoreNicks'), ctx);
+    const at = section.pathOf('IgnoreNicks');
+    out.ignore_nicks = convertIgnoreList(ignoreNicks, at, ctx);
     ctx.note(
-      section.pathOf('IgnoreNicks'),
+      at,
       'each word is an unanchored regex in both; here nicks match case-insensitively (IRC nicks are), in matterbridge case-sensitively',
     );
+    for (const word of out.ignore_nicks as string[]) {
+      if (/[[\]().*+?^$|{}\\]/.test(word))
+        ctx.note(
+          at,
+          `${JSON.stringify(word)} is a regex, so it matches more than that nick; for exactly that nick write ${JSON.stringify(exactNick(word))}`,
+        );
+    }
   }
   const ignoreMessages = section.raw('IgnoreMessages');
   if (ignoreMessages !== undefined && ignoreMessages !== '')
     out.ignore_messages = convertIgnoreList(ignoreMessages, section.pathOf('IgnoreMessages'), ctx);
 
   convertTiming(section, out, ctx);
+  convertSplit(section, ctx);
   section.reportUnused(ctx, IRC_REASONS);
   return { name, settings: out };
 }
@@ -144,6 +151,26 @@ function convertAuth(name: string, section: Section, out: Record<string, unknown
     return;
   }
   out.nickserv_password = ctx.secret(['irc', name, 'nickserv', 'password'], servPassword);
+}
+
+/** ^nick$ with every regex metacharacter escaped. */
+function exactNick(nick: string): string {
+  return `^${nick.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&')}$`;
+}
+
+/**
+ * MessageSplit (irc.go Send): true splits at MessageLength, false sends one line that the server
+ * cuts at 512 bytes. The relay always splits, fitting each line into max_line_bytes.
+ */
+function convertSplit(section: Section, ctx: ImportContext): void {
+  const split = section.bool('MessageSplit', ctx);
+  if (split === undefined) return;
+  ctx.note(
+    section.pathOf('MessageSplit'),
+    split
+      ? 'the relay always splits long messages at word boundaries, at most max_lines_per_message (8) lines'
+      : 'behaves differently: matterbridge sent a long message as one line that the server cut; the relay splits it into up to max_lines_per_message (8) lines',
+  );
 }
 
 function convertTiming(section: Section, out: Record<string, unknown>, ctx: ImportContext): void {

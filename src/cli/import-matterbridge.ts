@@ -5,7 +5,7 @@
  * for this command. Exit codes: 0 written and valid, 1 written but the result does not validate,
  * 2 nothing written (usage, unreadable input, syntax error, no account, file exists).
  */
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config/errors.js';
@@ -87,12 +87,13 @@ export function runImportMatterbridge(argv: readonly string[], io: ImportIo): nu
     io.err(`not overwriting ${existing.join(' and ')} (use --force)`);
     return EXIT_USAGE;
   }
-  // 'w' replaces a file only with --force (checked above); the env file is written 0600 first
-  // and chmod'ed too, since the mode option does not apply to a file that already exists.
-  writeFileSync(output, toml, { mode: 0o644 });
-  if (hasSecrets) {
-    writeFileSync(envFile, env.text, { mode: ENV_FILE_MODE });
-    chmodSync(envFile, ENV_FILE_MODE);
+  try {
+    writeOutputs(output, toml, hasSecrets ? { file: envFile, text: env.text } : undefined);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === undefined) throw error;
+    io.err(`cannot write ${output}: ${code}`);
+    return EXIT_USAGE;
   }
 
   for (const finding of result.skipped) io.err(`not carried over: ${formatFinding(finding)}`);
@@ -109,6 +110,19 @@ export function runImportMatterbridge(argv: readonly string[], io: ImportIo): nu
     `${result.skipped.length} settings not carried over, ${result.notes.length} to check (listed above and at the top of ${path.basename(output)})`,
   );
   return validate(toml, output, result, io);
+}
+
+/**
+ * Creates the output's folder when missing. Existing files were checked before (--force); the env
+ * file is created 0600 and chmod'ed too, since the mode option does not apply to an existing file.
+ */
+function writeOutputs(output: string, toml: string, env: { file: string; text: string } | undefined): void {
+  mkdirSync(path.dirname(output), { recursive: true });
+  writeFileSync(output, toml, { mode: 0o644 });
+  if (env === undefined) return;
+  mkdirSync(path.dirname(env.file), { recursive: true });
+  writeFileSync(env.file, env.text, { mode: ENV_FILE_MODE });
+  chmodSync(env.file, ENV_FILE_MODE);
 }
 
 /** Runs the real config validation on the result, with the imported secrets as its environment. */
