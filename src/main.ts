@@ -27,6 +27,7 @@ const USAGE = `usage: kosmi-relay [run] [--config PATH]
        kosmi-relay check-config [--config PATH]
        kosmi-relay kosmi-login [--account NAME] [--config PATH]
        kosmi-relay token-status [--config PATH]
+       kosmi-relay import-matterbridge PATH [-o relay.toml] [--env-file PATH] [--force]
 The config comes from --config, else $RELAY_CONFIG, else ./relay.toml.`;
 
 interface KosmiCli {
@@ -36,6 +37,15 @@ interface KosmiCli {
 // Loaded only for these commands, so the daemon never loads the browser-login code it does not need.
 const KOSMI_CLI_MODULE = './cli/kosmi-commands.js';
 
+interface ImportCli {
+  runImportMatterbridge(
+    argv: readonly string[],
+    io: { out: (line: string) => void; err: (line: string) => void; cwd: string },
+  ): number;
+}
+// A one-off migration tool with options of its own: it parses its own arguments and reads no relay.toml.
+const IMPORT_CLI_MODULE = './cli/import-matterbridge.js';
+
 function out(line: string): void {
   process.stdout.write(`${line}\n`);
 }
@@ -44,6 +54,10 @@ function err(line: string): void {
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'import-matterbridge') {
+    const cli = (await import(IMPORT_CLI_MODULE)) as ImportCli;
+    return cli.runImportMatterbridge(argv.slice(1), { out, err, cwd: process.cwd() });
+  }
   let parsed;
   try {
     parsed = parseArgs({
