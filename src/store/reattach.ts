@@ -1,4 +1,5 @@
-import { closeSync, existsSync, lstatSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
+import path from 'node:path';
 import {
   SIDE_FILE_SUFFIXES,
   closeQuietly,
@@ -42,6 +43,7 @@ export function reattach(file: string, conn: Connection | undefined, context: Op
   try {
     if (current !== undefined) {
       if (pathExists(file)) return { kind: 'waiting', conn: current, why: 'something else is at the path' };
+      mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 }); // the whole data dir may be gone
       rmSync(temp, { force: true });
       closeSync(openSync(temp, 'wx', 0o600)); // VACUUM INTO takes an empty file, and keeps its mode
       current.db.prepare('VACUUM INTO ?').run(temp);
