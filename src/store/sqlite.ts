@@ -19,12 +19,14 @@ let loaded: SqliteModule | undefined;
  */
 export function loadSqlite(): SqliteModule {
   if (loaded !== undefined) return loaded;
+  // Kept as the very function it is, so it is restored as is; it is always called with `process`.
+  // eslint-disable-next-line @typescript-eslint/unbound-method
   const original = process.emitWarning;
   const filtered = (warning: string | Error, ...rest: unknown[]): void => {
     if (isSqliteExperimentalWarning(warning, rest[0])) return;
-    (original as (...args: unknown[]) => void).call(process, warning, ...rest);
+    Reflect.apply(original, process, [warning, ...rest]);
   };
-  process.emitWarning = filtered as typeof process.emitWarning;
+  process.emitWarning = filtered;
   try {
     loaded = createRequire(import.meta.url)('node:sqlite') as SqliteModule;
   } finally {
