@@ -184,7 +184,9 @@ describe('kosmi adapter against the emulator', () => {
     const bodies = t.emulator.messages(ROOM).map((m) => m.body);
     expect(bodies.length).toBeGreaterThan(3);
     for (const body of bodies) expect(Buffer.byteLength(body)).toBeLessThanOrEqual(100);
-    expect(bodies.join(' ').replace('[irc] <bob> ', '')).toBe(words);
+    // Every piece carries the nick prefix, as on IRC: a reader always sees who is speaking.
+    for (const body of bodies) expect(body.startsWith('[irc] <bob> ')).toBe(true);
+    expect(bodies.map((body) => body.slice('[irc] <bob> '.length)).join(' ')).toBe(words);
     expect(Date.now() - started).toBeGreaterThanOrEqual(((bodies.length - 1) * 1000) / 20 - 20);
   });
 

@@ -26,7 +26,7 @@ describe('Matrix soft_logout with a refresh token', () => {
     const relay = await fx.started(fx.adapter(fx.settings()));
     const device = deviceId();
     fx.hs.invalidateTokens(fx.relayUserId, { softLogout: false });
-    await relay.adapter.send(outbound(fx.alias, 'after soft_logout false'));
+    await relay.send(outbound(fx.alias, 'after soft_logout false'));
     expect(bodies()).toEqual(['[irc] <bob> after soft_logout false']);
     expect(fx.hs.auth.counters.refreshes).toBe(1);
     expect(fx.hs.auth.counters.loginAttempts).toBe(1);
@@ -40,7 +40,7 @@ describe('Matrix soft_logout with a refresh token', () => {
     const device = deviceId();
     fx.hs.auth.failRefreshes = 1;
     fx.hs.invalidateTokens(fx.relayUserId, { softLogout: true });
-    await relay.adapter.send(outbound(fx.alias, 'after soft logout'));
+    await relay.send(outbound(fx.alias, 'after soft logout'));
     expect(bodies()).toEqual(['[irc] <bob> after soft logout']);
     expect(fx.hs.auth.counters.loginAttempts).toBe(2);
     expect(fx.hs.auth.loginDeviceIds).toEqual([undefined, device]);
@@ -54,7 +54,7 @@ describe('Matrix soft_logout with a refresh token', () => {
     const relay = await fx.started(fx.adapter(fx.settings()));
     const device = deviceId();
     fx.hs.logoutDevice(fx.relayUserId, device);
-    await relay.adapter.send(outbound(fx.alias, 'after a hard logout'));
+    await relay.send(outbound(fx.alias, 'after a hard logout'));
     expect(bodies()).toEqual(['[irc] <bob> after a hard logout']);
     expect(fx.hs.auth.counters.loginAttempts).toBe(2);
     // No device_id in the second login: the server made a new device, and the old one stays gone.

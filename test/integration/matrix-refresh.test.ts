@@ -25,7 +25,7 @@ describe('Matrix token refresh on real homeservers', () => {
 
   /** One message out and one in: the account still works with whatever token it holds now. */
   const messagesFlow = async (relay: RelayHarness, tag: string): Promise<void> => {
-    await relay.adapter.send(outbound(fx.alias, `out ${tag}`));
+    await relay.send(outbound(fx.alias, `out ${tag}`));
     expect(bodies()).toContain(`[irc] <bob> out ${tag}`);
     fx.hs.text(fx.aliceId, fx.alias, `in ${tag}`);
     await waitFor(() => relay.received.find((m) => m.text === `in ${tag}`), { what: `inbound ${tag}` });
