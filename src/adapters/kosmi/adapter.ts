@@ -7,7 +7,7 @@ import type { OutboundMessage } from '../../core/message.js';
 import { splitToBytes } from '../../core/text-split.js';
 import { TokenBucket } from '../../core/token-bucket.js';
 import { BaseAdapter } from '../base-adapter.js';
-import { DeliveryError, type AdapterCapabilities, type AdapterDeps } from '../types.js';
+import { DeliveryError, type AdapterCapabilities, type AdapterDeps, type AdapterDetails } from '../types.js';
 import { KosmiSession, SessionError, type SessionEnd } from './session.js';
 import { messageTime, senderName, type WireMessage } from './wire.js';
 
@@ -279,6 +279,12 @@ export class KosmiAdapter extends BaseAdapter {
 
   private async pause(ms: number): Promise<void> {
     await sleep(ms, this.stopper.signal).catch(() => undefined); // aborted by stop(): the loop ends
+  }
+
+  /** Status page: when the token expires (issue 10 §2). */
+  details(): AdapterDetails {
+    const expiresAt = this.tokens.expiresAt;
+    return expiresAt === undefined ? {} : { tokenExpiresAt: expiresAt };
   }
 }
 

@@ -8,7 +8,7 @@ import type { MatrixAccountConfig } from '../../config/matrix.js';
 import { sleep } from '../../core/backoff.js';
 import type { OutboundMessage } from '../../core/message.js';
 import { BaseAdapter } from '../base-adapter.js';
-import type { AdapterCapabilities, AdapterDeps } from '../types.js';
+import type { AdapterCapabilities, AdapterDeps, AdapterDetails } from '../types.js';
 import { MatrixApi, createRelayClient, type RelayClient } from './client.js';
 import { cryptoStoreDir, sessionFile, syncStateFile } from './files.js';
 import { fillTimelineGaps } from './gap-fill.js';
@@ -272,5 +272,11 @@ export class MatrixAdapter extends BaseAdapter {
         ...(mapped.edited ? { edited: true } : {}),
       });
     }
+  }
+
+  /** Status page: whether the session renews itself with a refresh token (issue 10 §2). */
+  details(): AdapterDetails {
+    const session = this.sessions.current;
+    return session === undefined ? {} : { hasRefreshToken: session.refreshToken !== undefined };
   }
 }
