@@ -48,6 +48,12 @@ export class OutboundQueue {
     return this.items.length;
   }
 
+  /** When the message waiting longest was queued; undefined when nothing waits (status page). */
+  get oldestEnqueuedAt(): Date | undefined {
+    const head = this.items[0];
+    return head === undefined ? undefined : new Date(head.enqueuedAt);
+  }
+
   enqueue(message: OutboundMessage): void {
     this.items.push({ message, enqueuedAt: this.now() });
     if (this.items.length > this.bounds.maxMessages) {

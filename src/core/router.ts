@@ -6,6 +6,7 @@ import type { EchoGuard } from './echo-guard.js';
 import { renderNickFormat } from './format.js';
 import type { ChatMessage, OutboundMessage, Protocol } from './message.js';
 import { OutboundQueue, type QueueBounds } from './outbound-queue.js';
+import type { TrafficCounter } from './traffic.js';
 
 /** Per-account settings the router needs; it never sees a protocol's own config. */
 export interface RouterAccount {
@@ -27,6 +28,8 @@ export interface RouterOptions {
   readonly echoGuard: EchoGuard;
   readonly logger: Logger;
   readonly now?: () => number;
+  /** Counts relayed messages per direction for the status page. */
+  readonly traffic?: TrafficCounter;
 }
 
 const key = (account: string, channel: string): string => `${account}\u0000${channel}`;
@@ -121,6 +124,7 @@ export class Router {
         timestamp: message.timestamp,
       };
       this.counters.relayed += 1;
+      this.options.traffic?.record(message.source.account, route.account);
       this.log.debug({ id: message.id, out: outbound.id, to: route.account }, 'relaying');
       queue.enqueue(outbound);
     }
@@ -149,12 +153,20 @@ export class Router {
     return depth;
   }
 
-  queueStats(): { account: string; channel: string; depth: number; delivered: number; dropped: number }[] {
+  queueStats(): {
+    account: string;
+    channel: string;
+    depth: number;
+    delivered: number;
+    dropped: number;
+    oldestEnqueuedAt: Date | undefined;
+  }[] {
     return [...this.queues.entries()].map(([queueKey, queue]) => ({
       account: queueKey.split('\u0000')[0] ?? '',
       channel: queue.channel,
       ...queue.stats,
       depth: queue.depth,
+      oldestEnqueuedAt: queue.oldestEnqueuedAt,
     }));
   }
 
