@@ -5,6 +5,7 @@ import type { AdapterDeps, ChatAdapter } from './adapters/types.js';
 import type { AccountConfig, RelayConfig } from './config/schema.js';
 import { EchoGuard } from './core/echo-guard.js';
 import { Router, type RouterAccount } from './core/router.js';
+import { TRAFFIC_WINDOW_MS, TrafficCounter } from './core/traffic.js';
 import { startHealthServer, type HealthServer } from './health/server.js';
 
 /** Shutdown must finish within this (issue 2 §1: "graceful shutdown within 10 s"). */
@@ -50,6 +51,7 @@ export function createApp(config: RelayConfig, deps: AppDeps): App {
   const log = deps.logger;
   const makeAdapter = deps.createAdapter ?? defaultCreateAdapter;
   const echoGuard = new EchoGuard();
+  const traffic = new TrafficCounter();
   const adapters = new Map<string, ChatAdapter>();
   let router: Router | undefined;
   let health: HealthServer | undefined;
@@ -96,7 +98,13 @@ export function createApp(config: RelayConfig, deps: AppDeps): App {
           },
         });
       }
-      router = new Router({ gateways: config.gateways, accounts: routerAccounts, echoGuard, logger: log });
+      router = new Router({
+        gateways: config.gateways,
+        accounts: routerAccounts,
+        echoGuard,
+        logger: log,
+        traffic,
+      });
       const activeRouter = router;
       if (config.general.http_listen !== undefined) {
         health = await startHealthServer(
@@ -107,9 +115,17 @@ export function createApp(config: RelayConfig, deps: AppDeps): App {
                 account: a.account,
                 status: a.status(),
                 queueDepth: activeRouter.queueDepth(a.account),
+                // Status page (issue 10 §2): what the account is and holds, never a secret.
+                protocol: a.protocol,
+                channels: a.channels,
+                ...(a.details === undefined ? {} : { details: a.details() }),
               })),
             queues: () => activeRouter.queueStats(),
             counters: () => activeRouter.counters,
+            gateways: () => config.gateways,
+            traffic: () => traffic.lastHour(),
+            trafficWindowMs: TRAFFIC_WINDOW_MS,
+            // durable: not wired yet: the page shows "unknown" until the app says whether its store is.
           },
           log,
         );
