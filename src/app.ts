@@ -6,6 +6,7 @@ import type { AccountConfig, RelayConfig } from './config/schema.js';
 import type { ChatAdapter } from './core/adapter.js';
 import { ECHO_TTL_MS, EchoGuard } from './core/echo-guard.js';
 import { Router, type RouterAccount } from './core/router.js';
+import { TRAFFIC_WINDOW_MS, TrafficCounter } from './core/traffic.js';
 import { startHealthServer, type HealthServer } from './health/server.js';
 import { RelayStore, StoreLockedError } from './store/index.js';
 
@@ -55,6 +56,7 @@ export function ensureDataDir(dir: string): void {
 export function createApp(config: RelayConfig, deps: AppDeps): App {
   const log = deps.logger;
   const makeAdapter = deps.createAdapter ?? defaultCreateAdapter;
+  const traffic = new TrafficCounter();
   const adapters = new Map<string, ChatAdapter>();
   let router: Router | undefined;
   let store: RelayStore | undefined;
@@ -122,6 +124,8 @@ export function createApp(config: RelayConfig, deps: AppDeps): App {
         echoGuard,
         store: ledger,
         logger: log,
+        // Status page: messages relayed per direction, counted when the destination confirmed them.
+        onDelivered: (piece, account) => traffic.record(piece.origin.account, account),
       });
       const activeRouter = router;
       activeRouter.restore();
@@ -141,10 +145,17 @@ export function createApp(config: RelayConfig, deps: AppDeps): App {
                 account: a.account,
                 status: a.status(),
                 queueDepth: activeRouter.queueDepth(a.account),
+                // Status page (issue 10 §2): what the account is and holds, never a secret.
+                protocol: a.protocol,
+                channels: a.channels,
+                ...(a.details === undefined ? {} : { details: a.details() }),
               })),
             queues: () => activeRouter.queueStats(),
             counters: () => activeRouter.counters,
             durable: () => ledger.durable,
+            gateways: () => config.gateways,
+            traffic: () => traffic.lastHour(),
+            trafficWindowMs: TRAFFIC_WINDOW_MS,
           },
           log,
         );

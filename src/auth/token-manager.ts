@@ -84,6 +84,11 @@ export class KosmiTokenManager {
     this.login = options.login ?? ((signal) => this.defaultLogin(signal));
   }
 
+  /** When the token in use expires; undefined before the first login or after a rejection. */
+  get expiresAt(): Date | undefined {
+    return this.currentToken?.expiresAt;
+  }
+
   private get email(): string {
     return this.options.settings.email ?? '';
   }

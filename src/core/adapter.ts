@@ -32,6 +32,14 @@ export interface AdapterCapabilities {
   readonly edits: boolean;
 }
 
+/** What the status page shows about an account's credentials; never a credential. */
+export interface AdapterDetails {
+  /** When the token in use expires (Kosmi). */
+  readonly tokenExpiresAt?: Date;
+  /** Whether the session holds a refresh token, so it renews without the password (Matrix). */
+  readonly hasRefreshToken?: boolean;
+}
+
 export interface AdapterEvents {
   message: (message: ChatMessage) => void;
   status: (status: AdapterStatus) => void;
@@ -90,6 +98,8 @@ export interface ChatAdapter {
    */
   send(piece: OutboundPiece, onWire: WireListener): Promise<SendResult>;
   status(): AdapterStatus;
+  /** Optional: credential facts for the status page. */
+  details?(): AdapterDetails;
   on<E extends keyof AdapterEvents>(event: E, listener: AdapterEvents[E]): this;
   off<E extends keyof AdapterEvents>(event: E, listener: AdapterEvents[E]): this;
 }

@@ -1,15 +1,21 @@
 import http from 'node:http';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { AdapterStatus } from '../core/adapter.js';
+import { STATUS_PAGE_CSP, STATUS_PAGE_HTML } from './page.js';
+import { buildStatus, type HealthSource } from './status.js';
+import { packageVersion } from './version.js';
 
-export interface HealthSource {
-  accounts(): { account: string; status: AdapterStatus; queueDepth: number }[];
-  queues(): { account: string; channel: string; depth: number; delivered: number; dropped: number }[];
-  counters(): { received: number; relayed: number; echoes: number };
-  /** False while the store cannot write (messages are then kept in memory only). */
-  durable(): boolean;
+export type { HealthSource } from './status.js';
+
+export interface HealthServerOptions {
+  /** Shown as the uptime's start; default: when the server starts. */
+  readonly startedAt?: Date;
+  readonly version?: string;
+  readonly now?: () => number;
 }
+
+/** Sent with every answer: no answer is ever sniffed as another type, none is cached. */
+const COMMON_HEADERS = { 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' };
 
 export interface HealthServer {
   readonly port: number;
@@ -25,15 +31,20 @@ export function parseListen(listen: string): { host: string; port: number } {
 
 /**
  * GET /healthz: every account's state, since when, and its queue depth; 200 when all accounts are
- * connected, else 503 (issue 2 §6). GET /metrics: Prometheus text, built at scrape time from the
- * same source so nothing is counted twice.
+ * connected, else 503 (issue 2 §6); plus what the status page shows (status.ts). GET /status.json:
+ * the same, always 200. GET /: the status page (issue 10 §2), which reads /status.json. GET /metrics: Prometheus text, built at scrape time from the same source so
+ * nothing is counted twice.
  */
 export async function startHealthServer(
   listen: string,
   source: HealthSource,
   logger: Logger,
+  options: HealthServerOptions = {},
 ): Promise<HealthServer> {
   const log = logger.child({ component: 'health' });
+  const now = options.now ?? Date.now;
+  const startedAt = options.startedAt ?? new Date(now());
+  const version = options.version ?? packageVersion();
   const registry = new Registry();
   const state = new Gauge({
     name: 'relay_account_connected',
@@ -91,27 +102,29 @@ export async function startHealthServer(
       response.writeHead(405, { allow: 'GET' }).end();
       return;
     }
-    if (path === '/healthz') {
-      const accounts = source.accounts();
-      const healthy = accounts.every((a) => a.status.state === 'connected');
-      const body = {
-        status: healthy ? 'ok' : 'degraded',
-        durable: source.durable(),
-        accounts: Object.fromEntries(
-          accounts.map((a) => [
-            a.account,
-            {
-              state: a.status.state,
-              since: a.status.since.toISOString(),
-              ...(a.status.reason === undefined ? {} : { reason: a.status.reason }),
-              queue_depth: a.queueDepth,
-            },
-          ]),
-        ),
-      };
+    if (path === '/healthz' || path === '/status.json') {
+      const { healthy, body } = buildStatus(source, { version, startedAt, now: new Date(now()) });
+      // /status.json is the same document, always 200: for the page, a degraded relay is an
+      // answer, not a failed request (browsers log every 503 as an error).
+      const code = healthy || path === '/status.json' ? 200 : 503;
       response
-        .writeHead(healthy ? 200 : 503, { 'content-type': 'application/json' })
+        .writeHead(code, { ...COMMON_HEADERS, 'content-type': 'application/json' })
         .end(JSON.stringify(body));
+      return;
+    }
+    if (path === '/') {
+      response
+        .writeHead(200, {
+          ...COMMON_HEADERS,
+          'content-type': 'text/html; charset=utf-8',
+          'content-security-policy': STATUS_PAGE_CSP,
+          'referrer-policy': 'no-referrer',
+        })
+        .end(STATUS_PAGE_HTML);
+      return;
+    }
+    if (path === '/favicon.ico') {
+      response.writeHead(204, COMMON_HEADERS).end(); // browsers ask; a 404 would only add noise
       return;
     }
     if (path === '/metrics') {
@@ -125,7 +138,9 @@ export async function startHealthServer(
         });
       return;
     }
-    response.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
+    response
+      .writeHead(404, { ...COMMON_HEADERS, 'content-type': 'application/json' })
+      .end('{"error":"not found"}');
   });
   const { host, port } = parseListen(listen);
   await new Promise<void>((resolve, reject) => {

@@ -5,6 +5,7 @@ import type { KosmiTokenManager, TokenInfo } from '../../auth/token-manager.js';
 import {
   DeliveryError,
   type AdapterCapabilities,
+  type AdapterDetails,
   type SendResult,
   type WireListener,
 } from '../../core/adapter.js';
@@ -289,6 +290,12 @@ export class KosmiAdapter extends BaseAdapter {
 
   private async pause(ms: number): Promise<void> {
     await sleep(ms, this.stopper.signal).catch(() => undefined); // aborted by stop(): the loop ends
+  }
+
+  /** Status page: when the token expires (issue 10 §2). */
+  details(): AdapterDetails {
+    const expiresAt = this.tokens.expiresAt;
+    return expiresAt === undefined ? {} : { tokenExpiresAt: expiresAt };
   }
 }
 

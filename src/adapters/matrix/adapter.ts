@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { MatrixAccountConfig } from '../../config/matrix.js';
 import { sleep } from '../../core/backoff.js';
-import type { AdapterCapabilities, SendResult, WireListener } from '../../core/adapter.js';
+import type { AdapterCapabilities, AdapterDetails, SendResult, WireListener } from '../../core/adapter.js';
 import type { OutboundPiece } from '../../core/message.js';
 import { BaseAdapter } from '../base-adapter.js';
 import type { AdapterDeps } from '../types.js';
@@ -275,5 +275,11 @@ export class MatrixAdapter extends BaseAdapter {
         ...(mapped.edited ? { edited: true } : {}),
       });
     }
+  }
+
+  /** Status page: whether the session renews itself with a refresh token (issue 10 §2). */
+  details(): AdapterDetails {
+    const session = this.sessions.current;
+    return session === undefined ? {} : { hasRefreshToken: session.refreshToken !== undefined };
   }
 }
