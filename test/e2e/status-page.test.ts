@@ -136,7 +136,7 @@ name = "status-e2e"
     expect(await page.locator('img').count()).toBe(0);
     expect(await page.locator('#overall').getAttribute('data-status')).toBe('ok');
     expect(await page.locator('#version').textContent()).toMatch(/^\d+\.\d+\.\d+/);
-    expect(await page.locator('#store').textContent()).toBe('unknown');
+    expect(await page.locator('#store').textContent()).toBe('durable');
   });
 
   it('counts a relayed message per direction', async () => {
