@@ -268,6 +268,7 @@ export class KosmiAdapter extends BaseAdapter {
     this.log.debug({ id, roomId }, 'message from Kosmi');
     this.emitMessage({
       id,
+      ...(wireId === undefined ? {} : { networkId: wireId }),
       kind: 'text',
       text: message.body,
       sender: { nick: senderName(message.user), userId: message.user.id },

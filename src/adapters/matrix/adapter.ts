@@ -267,6 +267,9 @@ export class MatrixAdapter extends BaseAdapter {
       this.log.debug({ eventId: event.event_id, channel }, 'received');
       this.emitMessage({
         id: randomUUID(),
+        // The event id lets the core tell an event read again after a restart. A room listed
+        // under two channel names is relayed for each, so only the first carries it.
+        ...(channel === channels[0] ? { networkId: event.event_id } : {}),
         kind: mapped.kind,
         text: mapped.text,
         sender: { nick, userId: event.sender },
