@@ -1,10 +1,8 @@
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { IrcAdapter } from '../../src/adapters/irc/adapter.js';
 import type { AdapterState, WireListener } from '../../src/core/adapter.js';
 import { ircAccountSchema } from '../../src/config/irc.js';
 import type { ChatMessage } from '../../src/core/message.js';
-import { REDACT_PATHS } from '../../src/log/logger.js';
+import { memoryLogger } from './memory-logger.js';
 import { waitFor } from './wait-for.js';
 
 /** An IrcAdapter wired to an in-memory log and message list, for integration tests. */
@@ -27,14 +25,8 @@ export function makeIrcAdapter(
   channels: readonly string[],
   account = 'irc.test',
 ): AdapterHarness {
-  let logText = '';
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      logText += chunk.toString('utf8');
-      done();
-    },
-  });
-  const logger = pino({ level: 'trace', redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, sink);
+  const log = memoryLogger('trace');
+  const logger = log.logger;
   const received: ChatMessage[] = [];
   const remembered: string[] = [];
   const states: AdapterState[] = [];
@@ -53,7 +45,7 @@ export function makeIrcAdapter(
       remembered.push(text);
     },
     states,
-    logText: () => logText,
+    logText: log.text,
     waitForState: async (state, timeoutMs = 15_000) => {
       await waitFor(() => adapter.status().state === state, { timeoutMs, what: `state ${state}` });
     },

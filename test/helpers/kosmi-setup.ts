@@ -1,7 +1,6 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import pino, { type Logger } from 'pino';
 import { kosmiAccountSchema, type KosmiAccountConfig } from '../../src/config/kosmi.js';
 import type { KosmiEmulator } from './kosmi-emulator/index.js';
 
@@ -23,22 +22,4 @@ export function kosmiSettings(
 
 export function tempDataDir(): string {
   return mkdtempSync(path.join(tmpdir(), 'kosmi-relay-test-'));
-}
-
-/** A logger that keeps every line (parsed) for assertions; KOSMI_TEST_LOG=1 also prints them. */
-export function memoryLogger(level = 'debug'): {
-  logger: Logger;
-  lines: Record<string, unknown>[];
-  text: () => string;
-} {
-  const lines: Record<string, unknown>[] = [];
-  const raw: string[] = [];
-  const destination = {
-    write(chunk: string): void {
-      raw.push(chunk);
-      lines.push(JSON.parse(chunk) as Record<string, unknown>);
-      if (process.env.KOSMI_TEST_LOG === '1') process.stderr.write(chunk);
-    },
-  };
-  return { logger: pino({ level }, destination), lines, text: () => raw.join('') };
 }

@@ -9,7 +9,8 @@ import {
   type KosmiEmulator,
   type KosmiEmulatorOptions,
 } from '../helpers/kosmi-emulator/index.js';
-import { kosmiSettings, memoryLogger, tempDataDir } from '../helpers/kosmi-setup.js';
+import { kosmiSettings, tempDataDir } from '../helpers/kosmi-setup.js';
+import { memoryLogger } from '../helpers/memory-logger.js';
 import { freePort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait-for.js';
 

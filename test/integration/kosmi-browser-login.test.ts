@@ -6,7 +6,8 @@ import { LoginFailedError } from '../../src/auth/errors.js';
 import { decodeJwt } from '../../src/auth/jwt.js';
 import { KosmiTokenManager } from '../../src/auth/token-manager.js';
 import { startKosmiEmulator, type KosmiEmulator } from '../helpers/kosmi-emulator/index.js';
-import { kosmiSettings, memoryLogger, tempDataDir } from '../helpers/kosmi-setup.js';
+import { kosmiSettings, tempDataDir } from '../helpers/kosmi-setup.js';
+import { memoryLogger } from '../helpers/memory-logger.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const USER = { email: 'relay@example.org', password: 'correct horse', displayName: 'Relay Bot' };

@@ -128,7 +128,7 @@ describe('Matrix login and the persisted session', () => {
     await fx.started(fx.adapter(fx.settings({ access_token: token })));
     fx.hs.invalidateTokens(fx.relayUserId, { softLogout: true });
     await waitFor(() => fx.hs.auth.counters.loginsOk === 2, { what: 'second login' });
-    const log = fx.rawLog.join('');
+    const log = fx.logText();
     expect(log).not.toContain(RELAY_PASSWORD);
     for (const secret of [...fx.hs.state.accessTokens.keys(), ...fx.hs.state.refreshTokens.keys()])
       expect(log).not.toContain(secret);

@@ -119,7 +119,7 @@ describe('Matrix token refresh on real homeservers', () => {
     });
     expect(passwordLogins()).toBe(0);
     expect(fx.logged('account failed')).toHaveLength(1);
-    expect(fx.rawLog.join('')).not.toContain(RELAY_PASSWORD);
+    expect(fx.logText()).not.toContain(RELAY_PASSWORD);
   });
 
   it('MAS without passwords, compatibility token + password: uses the token; when it is revoked, failed, no password login', async () => {

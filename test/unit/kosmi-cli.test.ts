@@ -5,7 +5,8 @@ import { writeTokenCache } from '../../src/auth/token-cache.js';
 import { decodeJwt } from '../../src/auth/jwt.js';
 import { parseConfig } from '../../src/config/load.js';
 import { fakeKosmiJwt } from '../helpers/kosmi-jwt.js';
-import { memoryLogger, tempDataDir } from '../helpers/kosmi-setup.js';
+import { tempDataDir } from '../helpers/kosmi-setup.js';
+import { memoryLogger } from '../helpers/memory-logger.js';
 
 function config(dataDir: string) {
   return parseConfig(

@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { decodeJwt } from '../../src/auth/jwt.js';
 import { parseTokenCache, readTokenCache, writeTokenCache } from '../../src/auth/token-cache.js';
 import { fakeKosmiJwt } from '../helpers/kosmi-jwt.js';
-import { memoryLogger, tempDataDir } from '../helpers/kosmi-setup.js';
+import { tempDataDir } from '../helpers/kosmi-setup.js';
+import { memoryLogger } from '../helpers/memory-logger.js';
 
 describe('kosmi token cache file', () => {
   it('writes exactly {token, email, expires_at, saved_at} in RFC 3339, mode 0600, creating the directory', async () => {

@@ -3,7 +3,8 @@ import { KosmiTokenManager } from '../../src/auth/token-manager.js';
 import { decodeJwt } from '../../src/auth/jwt.js';
 import { kosmiAccountSchema } from '../../src/config/kosmi.js';
 import { fakeKosmiJwt } from '../helpers/kosmi-jwt.js';
-import { memoryLogger, tempDataDir } from '../helpers/kosmi-setup.js';
+import { tempDataDir } from '../helpers/kosmi-setup.js';
+import { memoryLogger } from '../helpers/memory-logger.js';
 
 /** KosmiTokenManager.expiresAt: what the status page shows as the token's days left (issue 10 §2). */
 describe('kosmi token manager: expiresAt', () => {

@@ -7,7 +7,8 @@ import { KosmiTokenManager, MIN_RENEW_INTERVAL_MS, renewalTime } from '../../src
 import { decodeJwt } from '../../src/auth/jwt.js';
 import { kosmiAccountSchema } from '../../src/config/kosmi.js';
 import { fakeKosmiJwt } from '../helpers/kosmi-jwt.js';
-import { memoryLogger, tempDataDir } from '../helpers/kosmi-setup.js';
+import { tempDataDir } from '../helpers/kosmi-setup.js';
+import { memoryLogger } from '../helpers/memory-logger.js';
 
 const DAY_S = 86_400;
 

@@ -1,7 +1,8 @@
 import { mkdirSync, rmSync, rmdirSync, statSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RelayStore, StoreLockedError } from '../../src/store/index.js';
-import { capturingLogger, piece, tempDirs } from './store-helpers.js';
+import { memoryLogger } from '../helpers/memory-logger.js';
+import { piece, tempDirs } from './store-helpers.js';
 
 /**
  * Runtime failures: the timer is driven by retryNow() (the interval is set far out of reach), so
@@ -15,7 +16,7 @@ describe('RelayStore when relay.db goes away', () => {
     dirs.cleanup();
   });
   const openStore = (dataDir: string) => {
-    const log = capturingLogger();
+    const log = memoryLogger();
     const changes: boolean[] = [];
     const store = RelayStore.open({
       dataDir,
@@ -123,7 +124,7 @@ describe('RelayStore when relay.db goes away', () => {
     const durableAgain = new Promise<void>((resolve) => (healed = resolve));
     const store = RelayStore.open({
       dataDir,
-      logger: capturingLogger().logger,
+      logger: memoryLogger().logger,
       retryIntervalMs: 20,
       onDurableChange: (durable) => {
         changes.push(durable);

@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import pino, { type Logger } from 'pino';
 import type { PieceRecord } from '../../src/store/index.js';
 
 /** Unique temp dirs for one test file, removed by `cleanup()` (call it in afterEach). */
@@ -15,27 +14,6 @@ export function tempDirs(): { make: () => string; cleanup: () => void } {
     },
     cleanup: () => dirs.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true })),
   };
-}
-
-export interface LogEntry {
-  level: number;
-  msg: string;
-  [field: string]: unknown;
-}
-
-/** A real pino logger whose lines are kept, parsed, for assertions. */
-export function capturingLogger(): {
-  logger: Logger;
-  entries: LogEntry[];
-  at: (level: 'error' | 'warn' | 'info') => LogEntry[];
-} {
-  const entries: LogEntry[] = [];
-  const logger = pino(
-    { level: 'debug' },
-    { write: (line: string) => entries.push(JSON.parse(line) as LogEntry) },
-  );
-  const levels = { error: 50, warn: 40, info: 30 } as const;
-  return { logger, entries, at: (level) => entries.filter((entry) => entry.level === levels[level]) };
 }
 
 export function piece(messageId: string, index: number, extra: Partial<PieceRecord> = {}): PieceRecord {

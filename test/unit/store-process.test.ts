@@ -4,7 +4,8 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RelayStore, StoreLockedError } from '../../src/store/index.js';
-import { capturingLogger, tempDirs } from './store-helpers.js';
+import { memoryLogger } from '../helpers/memory-logger.js';
+import { tempDirs } from './store-helpers.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const HOLDER = path.join(ROOT, 'test/unit/store-holder.ts');
@@ -91,7 +92,7 @@ describe('RelayStore across processes', () => {
   it('refuses a second daemon, naming the holder, and opens once the holder is SIGKILLed', async () => {
     const dataDir = dirs.make();
     const holder = await Holder.start(dataDir);
-    const log = capturingLogger();
+    const log = memoryLogger();
     let refused: unknown;
     try {
       RelayStore.open({ dataDir, logger: log.logger }).close();
@@ -147,7 +148,7 @@ describe('RelayStore across processes', () => {
       await holder.send('close');
       expect(await holder.exited).toBe(0);
 
-      const store = RelayStore.open({ dataDir, logger: capturingLogger().logger });
+      const store = RelayStore.open({ dataDir, logger: memoryLogger().logger });
       try {
         expect(store.pendingPieces().map((p) => p.id)).toEqual(['held.0', 'p1', 'p2', 'p3']);
       } finally {

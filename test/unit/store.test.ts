@@ -3,7 +3,8 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RelayStore, SCHEMA_VERSION, StoreLockedError, StoreOpenError } from '../../src/store/index.js';
 import { loadSqlite } from '../../src/store/sqlite.js';
-import { capturingLogger, piece, tempDirs } from './store-helpers.js';
+import { memoryLogger } from '../helpers/memory-logger.js';
+import { piece, tempDirs } from './store-helpers.js';
 
 describe('RelayStore', () => {
   const dirs = tempDirs();
@@ -13,7 +14,7 @@ describe('RelayStore', () => {
     dirs.cleanup();
   });
   const openStore = (dataDir: string, extra: { now?: () => number } = {}) => {
-    const log = capturingLogger();
+    const log = memoryLogger();
     const store = RelayStore.open({ dataDir, logger: log.logger, ...extra });
     open.push(store);
     return { store, log };
@@ -214,7 +215,7 @@ describe('RelayStore', () => {
   });
 
   const CORRUPT_AT = Date.UTC(2026, 10, 30, 4, 15, 0);
-  const expectMovedAside = (dataDir: string, original: Buffer, log: ReturnType<typeof capturingLogger>) => {
+  const expectMovedAside = (dataDir: string, original: Buffer, log: ReturnType<typeof memoryLogger>) => {
     const moved = path.join(dataDir, 'relay.db.corrupt-20261130T041500Z');
     expect(readFileSync(moved).equals(original)).toBe(true);
     expect(statSync(moved).mode & 0o777).toBe(0o600);

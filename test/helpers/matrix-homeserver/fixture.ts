@@ -5,25 +5,19 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { createMatrixAdapter, type MatrixAdapter } from '../../../src/adapters/matrix/index.js';
 import type { AdapterStatus, SendResult } from '../../../src/core/adapter.js';
 import { matrixAccountSchema, type MatrixAccountConfig } from '../../../src/config/matrix.js';
 import type { ChatMessage, OutboundPiece } from '../../../src/core/message.js';
 import { piece } from '../pieces.js';
-import { REDACT_PATHS } from '../../../src/log/logger.js';
+import { memoryLogger, type LogLine } from '../memory-logger.js';
 import { uniqueName } from '../ports.js';
 import { waitFor } from '../wait-for.js';
 import { startHomeserver, type MatrixHomeserver } from './index.js';
 
 export const RELAY_PASSWORD = 'relay-secret-password';
 
-export interface LogLine {
-  level: number;
-  msg: string;
-  [key: string]: unknown;
-}
+export type { LogLine } from '../memory-logger.js';
 
 export interface RelayHarness {
   readonly adapter: MatrixAdapter;
@@ -36,8 +30,9 @@ export interface RelayHarness {
 }
 
 export class MatrixFixture {
-  readonly lines: LogLine[] = [];
-  readonly rawLog: string[] = [];
+  /** One log for every adapter of the fixture. */
+  private readonly log = memoryLogger('trace');
+  readonly lines: LogLine[] = this.log.lines;
   readonly adapters: MatrixAdapter[] = [];
   relayUserId = '';
   aliceId = '';
@@ -78,16 +73,7 @@ export class MatrixFixture {
     settings: MatrixAccountConfig,
     options: { channels?: string[]; account?: string } = {},
   ): RelayHarness {
-    const stream = new Writable({
-      write: (chunk: Buffer, _encoding, callback) => {
-        const text = chunk.toString('utf8');
-        this.rawLog.push(text);
-        for (const line of text.split('\n'))
-          if (line.trim() !== '') this.lines.push(JSON.parse(line) as LogLine);
-        callback();
-      },
-    });
-    const logger = pino({ level: 'trace', redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, stream);
+    const logger = this.log.logger;
     const remembered: string[] = [];
     const adapter = createMatrixAdapter(options.account ?? 'matrix.test', settings, {
       logger,
@@ -109,6 +95,11 @@ export class MatrixFixture {
     await harness.adapter.start();
     await waitFor(() => harness.adapter.status().state === 'connected', { what: 'Matrix adapter connected' });
     return harness;
+  }
+
+  /** Everything logged, as written. */
+  logText(): string {
+    return this.log.text();
   }
 
   logged(text: string | RegExp): LogLine[] {
