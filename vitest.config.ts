@@ -1,8 +1,11 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // The container test builds and runs the Docker image once per test command, in its own step
+    // with its own config (test/container/vitest.config.ts), not under each Node version.
+    exclude: [...configDefaults.exclude, 'test/container/**'],
     globalSetup: ['test/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,

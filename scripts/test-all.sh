@@ -1,37 +1,44 @@
 #!/usr/bin/env bash
 # kosmi-relay's one test command (README "Tests"; .ci/run runs exactly this).
 #
-# On a fresh machine of this kind (Debian bookworm, Node 20, root) it first installs what is
-# missing: the Debian packages the tests run for real (ngircd, InspIRCd + Atheme for SASL and
-# NickServ, Chromium for the Kosmi browser login, docker-compose to validate docker-compose.yml)
-# and the npm dependencies (npm ci). Then it runs typecheck, lint, build, the whole vitest suite
-# under Node 20, and the suite again under Node 24 from the npm registry's `node` package.
+# On a fresh machine of this kind (Debian bookworm, root; any Node for npm) it first installs what
+# is missing: the Debian packages the tests run for real (ngircd, InspIRCd + Atheme for SASL and
+# NickServ, Chromium for the Kosmi browser login, docker-compose to validate docker-compose.yml,
+# Docker's engine and debootstrap for the container test) and the npm dependencies (npm ci). Then
+# it runs typecheck, lint, build, the whole vitest suite under Node 24 and again under Node 22 (the
+# minimum, package.json engines), both from the npm registry's `node` package, and finally the
+# container test (test/container) once: it builds the Dockerfile and runs the image.
 # Every step runs even when an earlier one failed; a summary follows and the exit code is
 # non-zero when anything failed.
 #
-# Usage: bash scripts/test-all.sh [--no-node24] [--no-lint] [-- vitest args, e.g. test/unit]
-# Environment: TEST_STEP_TIMEOUT_MIN (default 35) bounds each vitest run; REINSTALL_NPM=1 forces npm ci.
+# Usage: bash scripts/test-all.sh [--no-node22] [--no-container] [--no-lint] [-- vitest args, e.g. test/unit]
+# Environment: TEST_STEP_TIMEOUT_MIN (default 35) bounds each vitest run, CONTAINER_TEST_TIMEOUT_MIN
+# (default 40) the container test; REINSTALL_NPM=1 forces npm ci.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT" || exit 1
 
-APT_PACKAGES=(ngircd inspircd atheme-services chromium docker-compose openssl procps)
+# docker.io (engine and CLI) and debootstrap (the stand-in for the base image Docker Hub would
+# serve) are for the container test.
+APT_PACKAGES=(ngircd inspircd atheme-services chromium docker-compose openssl procps docker.io debootstrap)
 # System services these packages ship. The tests start their own servers as child processes on
 # free loopback ports and never rely on (nor should collide with) a system instance.
 SYSTEM_SERVICES=(ngircd inspircd atheme-services)
-NODE24_SPEC=node@24
 STEP_TIMEOUT_MIN=${TEST_STEP_TIMEOUT_MIN:-35}
+CONTAINER_TIMEOUT_MIN=${CONTAINER_TEST_TIMEOUT_MIN:-40}
 
-RUN_NODE24=1
+RUN_NODE22=1
+RUN_CONTAINER=1
 RUN_LINT=1
 VITEST_ARGS=()
 while [ $# -gt 0 ]; do
   case "$1" in
-    --no-node24) RUN_NODE24=0 ;;
+    --no-node22) RUN_NODE22=0 ;;
+    --no-container) RUN_CONTAINER=0 ;;
     --no-lint) RUN_LINT=0 ;;
     --) shift; VITEST_ARGS=("$@"); break ;;
-    -h | --help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,18p' "$0"; exit 0 ;;
     *) VITEST_ARGS+=("$1") ;;
   esac
   shift
@@ -168,39 +175,32 @@ install_npm_dependencies() {
     return 0
   fi
   local ci_log="$REPORT_DIR/npm-ci.log"
-  if npm ci --no-audit --no-fund </dev/null >"$ci_log" 2>&1; then
-    tail -n 3 "$ci_log"
-  else
-    grep -m 4 'npm error' "$ci_log" >&2
-    # The registry these machines reach serves only the Linux builds of some platform packages
-    # (rollup's @rollup/rollup-darwin-x64 & co. answer 404), so a lock file written here lacks
-    # them and npm ci's strict lock check refuses it ("Missing: ... from lock file"). npm install
-    # installs the same locked versions without that check.
-    echo "npm ci refused the lock file; installing the locked versions with npm install instead"
-    npm install --no-audit --no-fund </dev/null || return $?
-    if command -v git >/dev/null 2>&1 && ! git diff --quiet -- package-lock.json 2>/dev/null; then
-      warn "npm install changed package-lock.json (see git diff package-lock.json)"
-    fi
+  if ! npm ci --no-audit --no-fund </dev/null >"$ci_log" 2>&1; then
+    grep -m 8 'npm error' "$ci_log" >&2
+    return 1
   fi
+  tail -n 3 "$ci_log"
   printf '%s\n' "$want" >"$stamp"
 }
 
-# --- Node 24 -----------------------------------------------------------------------------------
+# --- Node 24 and Node 22 -------------------------------------------------------------------------
 
+# Node 24 is the runtime (the Docker image's), Node 22.13 the minimum (package.json engines); the
+# machine's own Node only runs npm. The registry's `node` package fetches its platform binary in
+# an install script, which the repo's .npmrc (ignore-scripts=true) would skip: run npx from
+# outside the repo and with --ignore-scripts=false, then check the binary's major version.
 NODE24_BIN=
-# The registry's `node` package fetches its platform binary package in an install script, which
-# the repo's .npmrc (ignore-scripts=true) would skip: run npx from outside the repo and with
-# --ignore-scripts=false, then check that the binary really is v24.
-resolve_node24() {
-  local bin version
-  bin=$(cd / && npx -y --ignore-scripts=false "$NODE24_SPEC" -p 'process.execPath' </dev/null) || return $?
+NODE22_BIN=
+resolve_node() { # major
+  local major=$1 bin version
+  bin=$(cd / && npx -y --ignore-scripts=false "node@$major" -p 'process.execPath' </dev/null) || return $?
   bin=$(printf '%s\n' "$bin" | tail -n 1)
-  [ -x "$bin" ] || { echo "npx $NODE24_SPEC gave no executable ($bin)" >&2; return 1; }
+  [ -x "$bin" ] || { echo "npx node@$major gave no executable ($bin)" >&2; return 1; }
   version=$("$bin" -v) || return $?
-  echo "Node 24 binary: $bin ($version)"
+  echo "Node $major binary: $bin ($version)"
   case "$version" in
-    v24.*) NODE24_BIN=$bin ;;
-    *) echo "expected Node v24.x from npx $NODE24_SPEC, got $version" >&2; return 1 ;;
+    "v$major".*) printf -v "NODE${major}_BIN" '%s' "$bin" ;;
+    *) echo "expected Node v$major.x from npx node@$major, got $version" >&2; return 1 ;;
   esac
 }
 
@@ -264,6 +264,22 @@ check_leftovers() { # label
   fi
 }
 
+# --- container test -------------------------------------------------------------------------
+
+# test/container builds the project's Dockerfile with Debian's Docker engine (started by the test
+# when none runs) and runs the image: once per test command, under Node 24, with its own config.
+run_container_test() {
+  local json="$REPORT_DIR/vitest-container.json" rc node_dir
+  node_dir=$(dirname "$NODE24_BIN")
+  PATH="$node_dir:$PATH" timeout --kill-after=60s "${CONTAINER_TIMEOUT_MIN}m" \
+    "$NODE24_BIN" node_modules/vitest/vitest.mjs run --config test/container/vitest.config.ts \
+    --reporter=default --reporter=json --outputFile.json="$json" </dev/null
+  rc=$?
+  [ $rc -eq 124 ] && echo "container test timed out after ${CONTAINER_TIMEOUT_MIN} min" >&2
+  count_tests container "$json" "$rc"
+  return $rc
+}
+
 # --- main ---------------------------------------------------------------------------------------
 
 summary() {
@@ -294,21 +310,32 @@ echo "kosmi-relay test-all: $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(. /etc/os-releas
 if ! run_step "Debian packages" install_apt_packages; then summary; exit 1; fi
 if ! run_step "npm ci" install_npm_dependencies; then summary; exit 1; fi
 
-if [ $RUN_NODE24 -eq 1 ]; then run_step "Node 24 (npx $NODE24_SPEC)" resolve_node24; fi
+run_step "Node 24 (npx node@24)" resolve_node 24
+if [ $RUN_NODE22 -eq 1 ]; then run_step "Node 22 (npx node@22)" resolve_node 22; fi
 
 run_step typecheck npm run --silent typecheck
 if [ $RUN_LINT -eq 1 ]; then run_step lint npm run --silent lint; fi
 run_step build npm run --silent build
 
-SYSTEM_NODE=$(command -v node)
-run_step "vitest (Node $("$SYSTEM_NODE" -v))" run_vitest "node$("$SYSTEM_NODE" -p 'process.versions.node.split(".")[0]')" "$SYSTEM_NODE"
-check_leftovers "node$("$SYSTEM_NODE" -p 'process.versions.node.split(".")[0]')"
-if [ $RUN_NODE24 -eq 1 ]; then
+vitest_under() { # major
+  local major=$1 bin_var="NODE$1_BIN"
+  local bin=${!bin_var}
+  if [ -z "$bin" ]; then
+    record "vitest (Node $major)" "FAILED (no Node $major)" 0
+    TESTS_FAILED=$((TESTS_FAILED + 1))
+    return
+  fi
+  run_step "vitest (Node $("$bin" -v))" run_vitest "node$major" "$bin"
+  check_leftovers "node$major"
+}
+vitest_under 24
+if [ $RUN_NODE22 -eq 1 ]; then vitest_under 22; fi
+
+if [ $RUN_CONTAINER -eq 1 ]; then
   if [ -n "$NODE24_BIN" ]; then
-    run_step "vitest (Node $("$NODE24_BIN" -v))" run_vitest node24 "$NODE24_BIN"
-    check_leftovers node24
+    run_step "container test" run_container_test
   else
-    record "vitest (Node 24)" "FAILED (no Node 24)" 0
+    record "container test" "FAILED (no Node 24)" 0
     TESTS_FAILED=$((TESTS_FAILED + 1))
   fi
 fi

@@ -56,11 +56,17 @@ export async function browserLogin(options: BrowserLoginOptions): Promise<string
     throw new LoginFailedError('playwright-core is not installed (npm ci installs it)', { cause: error });
   }
   const deadline = Date.now() + options.timeoutMs;
+  // A function, not a property read: TypeScript would narrow `aborted` to false after this check.
+  const aborted = (): boolean => options.signal?.aborted === true;
+  if (aborted()) throw new LoginFailedError('browser login aborted');
   let server: BrowserServer;
   try {
     server = await playwright.chromium.launchServer({
       executablePath,
       headless: true,
+      // No Chromium sandbox, for every user: it needs user namespaces, which Docker's default
+      // seccomp profile denies. This is Playwright's default too (it then adds --no-sandbox).
+      chromiumSandbox: false,
       args: chromiumArgs(),
       timeout: LAUNCH_TIMEOUT_MS,
       handleSIGINT: false,
@@ -75,6 +81,15 @@ export async function browserLogin(options: BrowserLoginOptions): Promise<string
   const pid = server.process().pid;
   if (pid !== undefined) options.onBrowserPid?.(pid);
   log.debug({ pid }, 'chromium started');
+  // Shutdown (SIGTERM, docker stop) during a login: Playwright's calls take no signal, so a page
+  // that never answers would hold page.goto, and the adapter's stop, until the login timeout; the
+  // relay then used up its whole shutdown deadline. Killing Chromium ends every pending call now.
+  const abortLogin = (): void => {
+    log.debug({ pid }, 'browser login aborted; killing chromium');
+    server.kill().catch((error: unknown) => log.warn({ err: firstLine(error) }, 'could not kill chromium'));
+  };
+  if (aborted()) abortLogin();
+  else options.signal?.addEventListener('abort', abortLogin, { once: true });
   let browser: Browser | undefined;
   let page: Page | undefined;
   try {
@@ -85,10 +100,12 @@ export async function browserLogin(options: BrowserLoginOptions): Promise<string
     log.debug('browser login: user token found in localStorage');
     return token;
   } catch (error) {
+    if (aborted()) throw new LoginFailedError('browser login aborted', { cause: error });
     const classified = classify(error, options);
     if (page !== undefined) await saveFailure(page, options, log);
     throw classified;
   } finally {
+    options.signal?.removeEventListener('abort', abortLogin);
     await closeBrowser(browser, server, log);
   }
 }

@@ -1,7 +1,13 @@
 /**
- * How the browser login starts Debian's Chromium (issue 3 §3): headless, with the flags that keep
- * it from talking to anything but the page (no background networking, component updates, sync,
- * first-run or QUIC) and --no-sandbox only where the sandbox cannot work (running as root).
+ * How the browser login starts Chromium (issue 3 §3): headless, with the flags that keep it from
+ * talking to anything but the page (no background networking, component updates, sync, first-run
+ * or QUIC).
+ *
+ * The sandbox: browser-login.ts launches with Playwright's `chromiumSandbox: false` (also its
+ * default), so Playwright passes --no-sandbox, for root and every other user alike. Chromium's
+ * sandbox needs user namespaces, which Docker's default seccomp profile denies to the container's
+ * non-root user; the boundary is the relay's own user (uid 1000 in the image) and the browser only
+ * ever opens the configured Kosmi web_url.
  */
 export const DEFAULT_CHROMIUM_PATH = '/usr/bin/chromium';
 
@@ -10,9 +16,8 @@ export function chromiumPath(env: Record<string, string | undefined> = process.e
   return fromEnv === undefined || fromEnv === '' ? DEFAULT_CHROMIUM_PATH : fromEnv;
 }
 
-export function chromiumArgs(isRoot: boolean = process.getuid?.() === 0): string[] {
+export function chromiumArgs(): string[] {
   return [
-    ...(isRoot ? ['--no-sandbox'] : []),
     '--disable-gpu',
     '--disable-background-networking',
     '--disable-component-update',

@@ -93,11 +93,10 @@ describe('kosmi auth helpers', () => {
     expect(decodeJwt(`x.${Buffer.from('{"sub":1,"exp":2}').toString('base64url')}.y`)).toBeUndefined();
   });
 
-  it('starts Chromium from CHROMIUM_PATH with the quiet flags, --no-sandbox only as root', () => {
+  it("starts Chromium from CHROMIUM_PATH with the quiet flags (the sandbox is Playwright's chromiumSandbox)", () => {
     expect(chromiumPath({})).toBe('/usr/bin/chromium');
     expect(chromiumPath({ CHROMIUM_PATH: '/opt/chromium' })).toBe('/opt/chromium');
-    expect(chromiumArgs(true)).toContain('--no-sandbox');
-    expect(chromiumArgs(false)).not.toContain('--no-sandbox');
+    expect(chromiumArgs()).not.toContain('--no-sandbox');
     for (const flag of [
       '--disable-gpu',
       '--disable-background-networking',
@@ -106,7 +105,7 @@ describe('kosmi auth helpers', () => {
       '--no-first-run',
       '--disable-quic',
     ]) {
-      expect(chromiumArgs(false)).toContain(flag);
+      expect(chromiumArgs()).toContain(flag);
     }
   });
 });
