@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { ChatMessage, OutboundMessage, Protocol } from '../core/message.js';
+import { logStateChange } from '../core/supervisor.js';
 import type {
   AdapterCapabilities,
   AdapterEvents,
@@ -10,8 +11,8 @@ import type {
 } from './types.js';
 
 /**
- * Shared plumbing for adapters: typed events and the status with its one info line per change
- * (issue: "One info line per connection state change").
+ * Shared plumbing for adapters: typed events and the status with its one log line per change
+ * (issue: "One info line per connection state change"; the wording is core/supervisor.ts's).
  */
 export abstract class BaseAdapter extends EventEmitter implements ChatAdapter {
   abstract readonly protocol: Protocol;
@@ -34,15 +35,20 @@ export abstract class BaseAdapter extends EventEmitter implements ChatAdapter {
     return this.current;
   }
 
-  /** Changes the state; logs and emits only when state or reason changed. */
+  /**
+   * Changes the state; logs (core/supervisor.ts vocabulary) and emits only when state or reason
+   * changed. For changes inside a connection (a renewal); the supervisor uses applyStatus.
+   */
   protected setStatus(state: AdapterState, reason?: string): void {
-    if (this.current.state === state && this.current.reason === reason) return;
+    if (this.applyStatus(state, reason)) logStateChange(this.log, state, { reason });
+  }
+
+  /** Changes the state and emits it, without a log line (the caller logs); true when it changed. */
+  protected applyStatus(state: AdapterState, reason?: string): boolean {
+    if (this.current.state === state && this.current.reason === reason) return false;
     this.current = reason === undefined ? { state, since: new Date() } : { state, since: new Date(), reason };
-    const fields = reason === undefined ? { state } : { state, reason };
-    if (state === 'failed') this.log.error(fields, 'account failed');
-    else if (state === 'disconnected') this.log.warn(fields, 'disconnected');
-    else this.log.info(fields, state);
     this.emit('status', this.current);
+    return true;
   }
 
   protected emitMessage(message: ChatMessage): void {
