@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Protocol } from '../core/message.js';
+import type { ConfigWarning } from './deprecated.js';
 import { ircAccountSchema } from './irc.js';
 import { kosmiAccountSchema } from './kosmi.js';
 import { matrixAccountSchema } from './matrix.js';
@@ -74,6 +75,8 @@ export interface RelayConfig {
   readonly accounts: ReadonlyMap<string, AccountConfig>;
   /** Enabled gateways only. */
   readonly gateways: readonly Gateway[];
+  /** Deprecated keys that were used (logged once at startup, printed by check-config). */
+  readonly warnings: readonly ConfigWarning[];
 }
 
 export function protocolOf(accountId: string): Protocol {
