@@ -38,6 +38,11 @@ export interface AttemptContext {
   readonly signal: AbortSignal;
   /** The connection is up (after registration / handshake / first sync). Idempotent. */
   connected(): void;
+  /**
+   * The connection is gone while the attempt still works out how it ended (a token to drop, say):
+   * shows `disconnected` at once, so nobody sends into it. Not logged: the end's line follows.
+   */
+  disconnected(reason: string): void;
 }
 
 export interface SupervisorClock {
@@ -139,6 +144,9 @@ export async function superviseConnection(options: SuperviseOptions): Promise<vo
         failed = false;
         options.setState('connected');
         logStateChange(log, 'connected', { attempt });
+      },
+      disconnected: (reason) => {
+        if (isConnected && !signal.aborted) options.setState('disconnected', reason);
       },
     };
     let end: AttemptEnd;

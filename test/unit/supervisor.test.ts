@@ -148,6 +148,28 @@ describe('superviseConnection', () => {
     await h.run;
   });
 
+  it('disconnected() shows the loss at once, before the attempt has classified it; one line only', async () => {
+    const seen: string[] = [];
+    const h = harness([], {
+      attempt: async (context) => {
+        await flush(); // `h` exists from here on
+        if (context.attempt > 1 || seen.length > 0) {
+          h.stop();
+          return { kind: 'stopped' };
+        }
+        context.connected();
+        context.disconnected('socket closed');
+        seen.push(h.states.at(-1)?.state ?? '');
+        await flush(); // e.g. dropping a rejected token
+        return { kind: 'retry-now', reason: 'token rejected' };
+      },
+    });
+    await h.run;
+    expect(seen).toEqual(['disconnected']);
+    expect(h.messages()).toEqual(['connecting', 'connected', 'reconnecting', 'disconnected']);
+    expect(h.lines[2]).toMatchObject({ attempt: 1, reason: 'token rejected' });
+  });
+
   it('a stop during a wait ends the supervisor at once', async () => {
     const h = harness([failed()]);
     h.holdWaits();

@@ -38,6 +38,8 @@ export class KosmiAdapter extends BaseAdapter {
   private counter = 0;
   /** Token rejections in a row: the first renews the token at once, the second is `failed`. */
   private rejections = 0;
+  /** The supervisor's attempt in progress. */
+  private attempt: AttemptContext | undefined;
 
   constructor(
     account: string,
@@ -100,6 +102,7 @@ export class KosmiAdapter extends BaseAdapter {
 
   /** One connection: token check (renewed ahead of expiry), session, then as long as it lives. */
   private async connectOnce(context: AttemptContext): Promise<AttemptEnd> {
+    this.attempt = context;
     const signal = context.signal;
     let token: TokenInfo;
     try {
@@ -225,10 +228,11 @@ export class KosmiAdapter extends BaseAdapter {
       log: this.log,
       onMessage: (roomId, message) => this.onMessage(session, roomId, message),
       onEnd: (end) => {
-        // The live session died: forget it at once, so nobody sends into it while the supervisor
-        // reacts (it reports the disconnect, with the wait before the next attempt).
+        // The live session died: say so at once, so nobody sends into it while the attempt
+        // classifies the end (the supervisor logs it, with the wait before the next attempt).
         if (this.session !== session || end.kind === 'closed-by-us') return;
         this.session = undefined;
+        this.attempt?.disconnected(end.detail);
       },
     });
     await session.open(signal);
