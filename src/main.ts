@@ -104,6 +104,10 @@ async function main(argv: string[]): Promise<number> {
     return EXIT_CONFIG;
   }
   const logger = createLogger({ level, pretty: process.env.LOG_FORMAT === 'pretty' });
+  // check-config prints them instead (printConfig).
+  if (command !== 'check-config')
+    for (const warning of config.warnings)
+      logger.warn({ path: warning.path, replacement: warning.replacement }, 'deprecated config key');
 
   switch (command) {
     case 'check-config':
@@ -124,6 +128,7 @@ async function main(argv: string[]): Promise<number> {
 /** Lists accounts and gateways; never a secret (only names, servers and channels). */
 function printConfig(config: RelayConfig, configPath: string): void {
   out(`config OK: ${configPath}`);
+  for (const warning of config.warnings) err(`warning: ${warning.message}`);
   out(`data dir: ${config.general.data_dir}`);
   out('accounts:');
   for (const account of config.accounts.values()) out(`  ${account.id}: ${describeAccount(account)}`);

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
+import { logStateChange } from '../core/supervisor.js';
 import type {
   AdapterCapabilities,
   AdapterEvents,
@@ -15,8 +16,8 @@ import type { ChatMessage, OutboundPiece, Protocol } from '../core/message.js';
 const CONFIRMED_IDS = 2_000;
 
 /**
- * Shared plumbing for adapters: typed events and the status with its one info line per change
- * (issue: "One info line per connection state change").
+ * Shared plumbing for adapters: typed events and the status with its one log line per change
+ * (issue: "One info line per connection state change"; the wording is core/supervisor.ts's).
  */
 export abstract class BaseAdapter extends EventEmitter implements ChatAdapter {
   abstract readonly protocol: Protocol;
@@ -67,15 +68,20 @@ export abstract class BaseAdapter extends EventEmitter implements ChatAdapter {
     return this.current;
   }
 
-  /** Changes the state; logs and emits only when state or reason changed. */
+  /**
+   * Changes the state; logs (core/supervisor.ts vocabulary) and emits only when state or reason
+   * changed. For changes inside a connection (a renewal); the supervisor uses applyStatus.
+   */
   protected setStatus(state: AdapterState, reason?: string): void {
-    if (this.current.state === state && this.current.reason === reason) return;
+    if (this.applyStatus(state, reason)) logStateChange(this.log, state, { reason });
+  }
+
+  /** Changes the state and emits it, without a log line (the caller logs); true when it changed. */
+  protected applyStatus(state: AdapterState, reason?: string): boolean {
+    if (this.current.state === state && this.current.reason === reason) return false;
     this.current = reason === undefined ? { state, since: new Date() } : { state, since: new Date(), reason };
-    const fields = reason === undefined ? { state } : { state, reason };
-    if (state === 'failed') this.log.error(fields, 'account failed');
-    else if (state === 'disconnected') this.log.warn(fields, 'disconnected');
-    else this.log.info(fields, state);
     this.emit('status', this.current);
+    return true;
   }
 
   protected emitMessage(message: ChatMessage): void {

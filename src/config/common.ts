@@ -9,6 +9,13 @@ export const commonAccountShape = {
   /** Outbound queue bounds for this account's channels; default from [general]. */
   queue_max_messages: z.number().int().positive().optional(),
   queue_max_age_seconds: z.number().int().positive().optional(),
+  /**
+   * While the account is `failed` (credentials rejected, banned: a human must act), the next try
+   * comes after this, doubling on each failure in a row up to an hour, reset once it connects.
+   * Replaces irc fatal_retry_seconds, kosmi auth_retry_minutes and matrix failed_retry_seconds
+   * (deprecated.ts maps them for one release).
+   */
+  retry_failed_seconds: z.number().positive().default(300),
 };
 
 /** A regex given as a string in TOML; compiled here so a bad pattern is a config error with its path. */

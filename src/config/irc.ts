@@ -56,8 +56,6 @@ export const ircAccountSchema = z
     rejoin_delay_seconds: z.number().nonnegative().default(5),
     /** How often to try to regain the configured nick when it was taken (when the server lacks MONITOR). */
     nick_regain_seconds: z.number().positive().default(30),
-    /** Wait before retrying after a fatal error (banned, K-lined, authentication rejected). */
-    fatal_retry_seconds: z.number().positive().default(600),
   })
   .strict()
   .superRefine((value, ctx) => {

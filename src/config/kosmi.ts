@@ -66,8 +66,6 @@ export const kosmiAccountSchema = z
     read_timeout_seconds: z.number().positive().default(90),
     /** Longest wait between reconnect attempts. */
     reconnect_max_seconds: z.number().positive().default(60),
-    /** Wait between retries once the account is `failed` (login refused, token rejected twice). */
-    auth_retry_minutes: z.number().positive().default(15),
   })
   .strict()
   .superRefine((value, ctx) => {

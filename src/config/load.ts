@@ -4,6 +4,7 @@ import dotenv from 'dotenv';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import type { ZodIssue } from 'zod';
 import { checkChannel } from './channels.js';
+import { migrateDeprecatedKeys, type ConfigWarning } from './deprecated.js';
 import { ConfigError, formatPath } from './errors.js';
 import {
   configSchema,
@@ -68,9 +69,12 @@ export function parseConfig(text: string, options: LoadOptions & { configPath?: 
   const problems: Problem[] = [];
   const substituted = substitute(data, [], env, problems);
   if (problems.length > 0) throw new ConfigError(problems);
+  const warnings: ConfigWarning[] = [];
+  const migrated = migrateDeprecatedKeys(substituted, problems, warnings);
 
-  const parsed = configSchema.safeParse(substituted);
-  if (!parsed.success) throw new ConfigError(parsed.error.issues.flatMap(describeIssue));
+  const parsed = configSchema.safeParse(migrated);
+  if (!parsed.success) throw new ConfigError([...problems, ...parsed.error.issues.flatMap(describeIssue)]);
+  if (problems.length > 0) throw new ConfigError(problems);
   const raw = parsed.data;
 
   const accounts = collectAccounts(raw, problems);
@@ -88,6 +92,7 @@ export function parseConfig(text: string, options: LoadOptions & { configPath?: 
     general: { ...raw.general, data_dir: dataDir },
     accounts,
     gateways,
+    warnings,
   };
 }
 

@@ -10,7 +10,6 @@ export const MATRIX_DEFAULTS = {
   edit_marker: '(edited) ',
   backlog_max_age_seconds: 900,
   sync_timeout_seconds: 30,
-  failed_retry_seconds: 300,
 } as const;
 
 /**
@@ -45,11 +44,6 @@ export const matrixAccountSchema = z
     backlog_max_age_seconds: z.number().int().min(0).default(MATRIX_DEFAULTS.backlog_max_age_seconds),
     /** Long-poll timeout of /sync. */
     sync_timeout_seconds: z.number().int().min(1).max(300).default(MATRIX_DEFAULTS.sync_timeout_seconds),
-    /**
-     * While the account is `failed` (token rejected and no password, wrong password), the login is
-     * retried after this, doubling up to an hour: slow, never hammering the login endpoint.
-     */
-    failed_retry_seconds: z.number().int().min(1).default(MATRIX_DEFAULTS.failed_retry_seconds),
   })
   .strict()
   .superRefine((value, ctx) => {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Gateway } from '../core/gateway.js';
+import type { ConfigWarning } from './deprecated.js';
 import { ircAccountSchema } from './irc.js';
 import { kosmiAccountSchema } from './kosmi.js';
 import { matrixAccountSchema } from './matrix.js';
@@ -65,4 +66,6 @@ export interface RelayConfig {
   readonly accounts: ReadonlyMap<string, AccountConfig>;
   /** Enabled gateways only. */
   readonly gateways: readonly Gateway[];
+  /** Deprecated keys that were used (logged once at startup, printed by check-config). */
+  readonly warnings: readonly ConfigWarning[];
 }

@@ -70,7 +70,7 @@ describe('IRC adapter against ngircd: connection supervision', () => {
       Array.from({ length: 20 }, (_, i) => `[kosmi] <bob> during ${i + 1}`),
     );
     expect(h.logText()).toMatch(/"reason":"connection/);
-    expect(h.logText()).toMatch(/reconnecting in \d+ ms/);
+    expect(h.logText()).toMatch(/"delayMs":\d+,"reason":"connection[^\n]*"msg":"disconnected"/);
   });
 
   it('falls back to an alternative nick and regains the configured one when it frees up', async () => {

@@ -83,8 +83,8 @@ describe('IRC adapter: SASL PLAIN and NickServ (InspIRCd + Atheme)', () => {
     expect(observer.lines.some((l) => l.startsWith(`:${account}!`) && l.includes(' JOIN '))).toBe(false);
     expect(h.logText()).toMatch(/"level":50.*account failed/);
     expectNoSecret(h, wrong);
-    // Retried slowly (fatal_retry_seconds), not hammered.
-    expect(h.logText()).toMatch(/reconnecting in 600000 ms/);
+    // Retried slowly (retry_failed_seconds, default 300), not hammered.
+    expect(h.logText()).toMatch(/"level":50[^\n]*"delayMs":300000,[^\n]*"msg":"account failed"/);
   });
 
   it('a wrong NickServ password leaves the account failed, with a clear reason and no secret in the log', async () => {

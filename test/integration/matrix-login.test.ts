@@ -80,7 +80,7 @@ describe('Matrix login and the persisted session', () => {
 
   it('a wrong password ends in failed, says what to do, and retries only slowly', async () => {
     fx = await MatrixFixture.create();
-    const relay = fx.adapter(fx.settings({ password: 'not-the-password', failed_retry_seconds: 1 }));
+    const relay = fx.adapter(fx.settings({ password: 'not-the-password', retry_failed_seconds: 1 }));
     await relay.adapter.start();
     const failed = await waitFor(() =>
       relay.adapter.status().state === 'failed' ? relay.adapter.status() : undefined,
@@ -88,7 +88,7 @@ describe('Matrix login and the persisted session', () => {
     expect(failed.reason).toMatch(
       /login as @.* was rejected \(M_FORBIDDEN.*check password in \[matrix\.test\]/,
     );
-    // The first attempt, then one after failed_retry_seconds (1 s), then one 2 s later: never a burst.
+    // The first attempt, then one after retry_failed_seconds (1 s), then one 2 s later: never a burst.
     await waitFor(() => fx.hs.auth.counters.loginAttempts >= 2, {
       timeoutMs: 10_000,
       what: 'second login attempt',

@@ -104,7 +104,7 @@ describe('Matrix token refresh on real homeservers', () => {
   it('MAS without passwords, password only: failed with one instruction, never a password login', async () => {
     fx = await MatrixFixture.create();
     fx.hs.emulateMas({ passwords: false });
-    const relay = fx.adapter(fx.settings({ failed_retry_seconds: 1 }));
+    const relay = fx.adapter(fx.settings({ retry_failed_seconds: 1 }));
     await relay.adapter.start();
     const failed = await waitFor(() =>
       relay.adapter.status().state === 'failed' ? relay.adapter.status() : undefined,
@@ -143,7 +143,7 @@ describe('Matrix token refresh on real homeservers', () => {
       path: /^\/_matrix\/client\/v3\/login$/,
       method: 'POST',
     });
-    const relay = fx.adapter(fx.settings({ failed_retry_seconds: 60 }));
+    const relay = fx.adapter(fx.settings({ retry_failed_seconds: 60 }));
     await relay.adapter.start();
     const failed = await waitFor(() =>
       relay.adapter.status().state === 'failed' ? relay.adapter.status() : undefined,

@@ -10,6 +10,7 @@ describe('[matrix.NAME] config', () => {
       ...base,
       password: 'pw',
       ...MATRIX_DEFAULTS,
+      retry_failed_seconds: 300, // common to every account (config/common.ts)
     });
     expect(MATRIX_DEFAULTS).toMatchObject({
       html: true,

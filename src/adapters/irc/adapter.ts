@@ -5,8 +5,8 @@ import {
   type SendResult,
   type WireListener,
 } from '../../core/adapter.js';
-import { Backoff, sleep } from '../../core/backoff.js';
 import type { ChatMessage, OutboundPiece } from '../../core/message.js';
+import { superviseConnection, type AttemptContext, type AttemptEnd } from '../../core/supervisor.js';
 import { TokenBucket } from '../../core/token-bucket.js';
 import { scrubSecrets } from '../../log/logger.js';
 import { BaseAdapter } from '../base-adapter.js';
@@ -152,37 +152,35 @@ export class IrcAdapter extends BaseAdapter {
     return { wire: await this.queue.enqueue(piece.channel, [line]) };
   }
 
-  private async supervise(): Promise<void> {
-    const backoff = new Backoff(RECONNECT_BACKOFF);
-    while (!this.stopped) {
-      const outcome = await this.runConnection(backoff);
-      this.connection = undefined;
-      this.queue.detach(outcome.reason, replayPolicy(outcome));
-      if (this.stopped) break;
-      backoff.disconnected();
-      const delayMs = outcome.fatal ? this.settings.fatal_retry_seconds * 1000 : backoff.next();
-      this.setStatus(outcome.fatal ? 'failed' : 'disconnected', outcome.reason);
-      this.log.info({ delayMs, attempt: backoff.attempts }, `reconnecting in ${delayMs} ms`);
-      try {
-        await sleep(delayMs, this.abort.signal);
-      } catch {
-        break; // stop() aborted the wait
-      }
-    }
+  private supervise(): Promise<void> {
+    return superviseConnection({
+      log: this.log.child({ server: this.settings.server, tls: this.settings.tls }),
+      signal: this.abort.signal,
+      attempt: (context) => this.runConnection(context),
+      setState: (state, reason) => this.applyStatus(state, reason),
+      backoff: RECONNECT_BACKOFF,
+      retryFailedMs: this.settings.retry_failed_seconds * 1000,
+    });
   }
 
-  private runConnection(backoff: Backoff): Promise<CloseOutcome> {
+  /** One connection, from connect until it closes; errors.ts has already classified the close. */
+  private async runConnection(context: AttemptContext): Promise<AttemptEnd> {
+    const outcome = await this.openConnection(context);
+    this.connection = undefined;
+    this.queue.detach(outcome.reason, replayPolicy(outcome));
+    if (context.signal.aborted) return { kind: 'stopped' };
+    return { kind: outcome.fatal ? 'failed' : 'transient', reason: outcome.reason };
+  }
+
+  private openConnection(context: AttemptContext): Promise<CloseOutcome> {
     const { host, port } = parseServer(this.settings.server, this.settings.tls);
-    this.setStatus('connecting');
-    this.log.info({ host, port, tls: this.settings.tls }, 'connecting');
     return new Promise((resolve) => {
       const connection: IrcConnection = new IrcConnection(
         this.connectionSettings(host, port),
         {
           onReady: () => {
-            backoff.connected();
             this.queue.attach(connection);
-            this.setStatus('connected');
+            context.connected();
           },
           onJoined: (channel) => {
             this.log.info({ channel }, 'joined');

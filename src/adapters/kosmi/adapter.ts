@@ -9,8 +9,9 @@ import {
   type SendResult,
   type WireListener,
 } from '../../core/adapter.js';
-import { Backoff, sleep } from '../../core/backoff.js';
+import { sleep, type BackoffOptions } from '../../core/backoff.js';
 import type { OutboundPiece } from '../../core/message.js';
+import { superviseConnection, type AttemptContext, type AttemptEnd } from '../../core/supervisor.js';
 import { TokenBucket } from '../../core/token-bucket.js';
 import { BaseAdapter } from '../base-adapter.js';
 import type { AdapterDeps } from '../types.js';
@@ -33,12 +34,16 @@ export class KosmiAdapter extends BaseAdapter {
   readonly capabilities: AdapterCapabilities;
   private readonly rooms = new Map<string, string>();
   private readonly stopper = new AbortController();
-  private readonly backoff: Backoff;
+  private readonly backoff: BackoffOptions;
   private readonly limiter: TokenBucket;
   private readonly recentIds = new Set<string>();
   private session: KosmiSession | undefined;
   private loop: Promise<void> | undefined;
   private counter = 0;
+  /** Token rejections in a row: the first renews the token at once, the second is `failed`. */
+  private rejections = 0;
+  /** The supervisor's attempt in progress. */
+  private attempt: AttemptContext | undefined;
 
   constructor(
     account: string,
@@ -56,11 +61,7 @@ export class KosmiAdapter extends BaseAdapter {
       inFlight: 1,
       edits: false,
     };
-    this.backoff = new Backoff({
-      initialMs: 1_000,
-      maxMs: settings.reconnect_max_seconds * 1000,
-      stableAfterMs: 60_000,
-    });
+    this.backoff = { initialMs: 1_000, maxMs: settings.reconnect_max_seconds * 1000, stableAfterMs: 60_000 };
     // kosmi-protocol.md §9: no rate limit is documented, so the bridge throttles itself.
     this.limiter = new TokenBucket(settings.send_burst, settings.send_rate_per_second);
     for (const channel of deps.channels) {
@@ -71,9 +72,13 @@ export class KosmiAdapter extends BaseAdapter {
   }
 
   start(): Promise<void> {
-    this.loop ??= this.run().catch((error: unknown) => {
-      this.log.error({ err: error instanceof Error ? error.message : String(error) }, 'kosmi loop crashed');
-      this.setStatus('failed', 'internal error; see the log');
+    this.loop ??= superviseConnection({
+      log: this.log,
+      signal: this.stopper.signal,
+      attempt: (context) => this.connectOnce(context),
+      setState: (state, reason) => this.applyStatus(state, reason),
+      backoff: this.backoff,
+      retryFailedMs: this.settings.retry_failed_seconds * 1000,
     });
     return Promise.resolve();
   }
@@ -106,72 +111,69 @@ export class KosmiAdapter extends BaseAdapter {
     return { wire: [body] };
   }
 
-  private async run(): Promise<void> {
-    const signal = this.stopper.signal;
-    let rejections = 0;
-    while (!signal.aborted) {
-      this.setStatus('connecting');
-      let token: TokenInfo;
-      try {
-        token = await this.tokens.getToken(signal);
-      } catch (error) {
-        if (signal.aborted) break;
-        await this.loginFailed(error);
-        continue;
-      }
-      let end: SessionEnd & { token?: string };
-      try {
-        const session = await this.openSession(token, signal);
-        rejections = 0;
-        this.backoff.connected();
-        this.setStatus('connected');
-        end = await this.whileConnected(session, token, signal);
-        this.session = undefined;
-        this.backoff.disconnected();
-      } catch (error) {
-        if (!(error instanceof SessionError)) throw error;
-        end = error.end;
-      }
-      if (signal.aborted) break;
-      // A socket that opened and closed before connection_ack is an auth failure the first time
-      // (issue 3 §2: a close during init invalidates the cache and renews the token once;
-      // kosmi-protocol.md §9 [I]: treat any close during init as an auth failure), so a rejected
-      // token is never presented again. A socket that never opened (refused, no upgrade) is a
-      // network problem: session.ts reports it as 'transient', never 'init-closed'.
-      if (end.kind === 'init-closed') {
-        end = { kind: 'auth-rejected', detail: `${end.detail}: taken as a token rejection` };
-      }
-      switch (end.kind) {
-        case 'auth-rejected':
-          // Never retry with a token the server rejected: drop it, renew once, then slow down.
-          await this.tokens.invalidate(end.token ?? token.token);
-          if (++rejections >= 2) {
-            this.setStatus(
-              'failed',
-              `Kosmi rejected a freshly issued token too (${end.detail}). Check email/password in relay.toml, then delete ${this.tokens.cacheFile} and run "kosmi-relay kosmi-login"; retrying every ${this.settings.auth_retry_minutes} min`,
-            );
-            await this.pause(this.settings.auth_retry_minutes * 60_000);
-          } else {
-            this.log.warn({ reason: end.detail }, 'Kosmi rejected the token; renewing it');
-          }
-          break;
-        case 'fatal':
-          this.setStatus('failed', `${end.detail}; retrying every ${this.settings.auth_retry_minutes} min`);
-          await this.pause(this.settings.auth_retry_minutes * 60_000);
-          break;
-        case 'room-disconnect':
-        case 'transient':
-        case 'closed-by-us': {
-          const delayMs = this.backoff.next();
-          this.setStatus('disconnected', end.detail);
-          this.log.info({ attempt: this.backoff.attempts, delayMs }, 'reconnecting');
-          await this.pause(delayMs);
-          break;
-        }
-      }
+  /** One connection: token check (renewed ahead of expiry), session, then as long as it lives. */
+  private async connectOnce(context: AttemptContext): Promise<AttemptEnd> {
+    this.attempt = context;
+    const signal = context.signal;
+    let token: TokenInfo;
+    try {
+      token = await this.tokens.getToken(signal);
+    } catch (error) {
+      if (signal.aborted) return { kind: 'stopped' };
+      const reason = error instanceof Error ? error.message : String(error);
+      // A refused login needs a human; anything else (network, Kosmi down) heals by itself.
+      return error instanceof LoginFailedError
+        ? { kind: 'failed', reason, err: error }
+        : { kind: 'transient', reason: `login failed: ${reason}`, err: error };
     }
-    this.session = undefined;
-    this.setStatus('disconnected', 'stopped');
+    let end: SessionEnd & { token?: string };
+    try {
+      const session = await this.openSession(token, signal);
+      this.rejections = 0;
+      context.connected();
+      end = await this.whileConnected(session, token, signal);
+      this.session = undefined;
+    } catch (error) {
+      if (!(error instanceof SessionError)) throw error;
+      end = error.end;
+    }
+    if (signal.aborted) {
+      this.session = undefined;
+      return { kind: 'stopped' };
+    }
+    return this.classify(end, token);
+  }
+
+  /** The one place that decides retry, renew or failed for a Kosmi session that ended. */
+  private async classify(ended: SessionEnd & { token?: string }, token: TokenInfo): Promise<AttemptEnd> {
+    let end = ended;
+    // A socket that opened and closed before connection_ack is an auth failure the first time
+    // (issue 3 §2: a close during init invalidates the cache and renews the token once;
+    // kosmi-protocol.md §9 [I]: treat any close during init as an auth failure), so a rejected
+    // token is never presented again. A socket that never opened (refused, no upgrade) is a
+    // network problem: session.ts reports it as 'transient', never 'init-closed'.
+    if (end.kind === 'init-closed') {
+      end = { kind: 'auth-rejected', detail: `${end.detail}: taken as a token rejection` };
+    }
+    switch (end.kind) {
+      case 'auth-rejected':
+        // Never retry with a token the server rejected: drop it, renew once, then slow down.
+        await this.tokens.invalidate(end.token ?? token.token);
+        if (++this.rejections >= 2) {
+          return {
+            kind: 'failed',
+            reason: `Kosmi rejected a freshly issued token too (${end.detail}). Check email/password in relay.toml, then delete ${this.tokens.cacheFile} and run "kosmi-relay kosmi-login"`,
+          };
+        }
+        this.log.warn({ reason: end.detail }, 'Kosmi rejected the token; renewing it');
+        return { kind: 'retry-now', reason: end.detail };
+      case 'fatal':
+        return { kind: 'failed', reason: end.detail };
+      case 'room-disconnect':
+      case 'transient':
+      case 'closed-by-us':
+        return { kind: 'transient', reason: end.detail };
+    }
   }
 
   /** Stays on the live session; renews the token ahead of its window and swaps sessions (make before break). */
@@ -218,10 +220,7 @@ export class KosmiAdapter extends BaseAdapter {
         if ((kind === 'auth-rejected' || kind === 'init-closed') && fresh !== undefined)
           await this.tokens.invalidate(fresh.token);
         renewAt = Date.now() + RENEW_RETRY_MS;
-        this.log.warn(
-          { err: error instanceof Error ? error.message : String(error) },
-          'token renewal failed; keeping the current connection',
-        );
+        this.log.warn({ err: error }, 'token renewal failed; keeping the current connection');
       }
     }
   }
@@ -240,10 +239,11 @@ export class KosmiAdapter extends BaseAdapter {
       log: this.log,
       onMessage: (roomId, message) => this.onMessage(session, roomId, message),
       onEnd: (end) => {
-        // The live session died: say so at once, so nobody sends into it while the loop reacts.
+        // The live session died: say so at once, so nobody sends into it while the attempt
+        // classifies the end (the supervisor logs it, with the wait before the next attempt).
         if (this.session !== session || end.kind === 'closed-by-us') return;
         this.session = undefined;
-        this.setStatus('disconnected', end.detail);
+        this.attempt?.disconnected(end.detail);
       },
     });
     await session.open(signal);
@@ -275,22 +275,6 @@ export class KosmiAdapter extends BaseAdapter {
       source: { account: this.account, channel },
       timestamp: messageTime(message.time),
     });
-  }
-
-  private async loginFailed(error: unknown): Promise<void> {
-    const reason = error instanceof Error ? error.message : String(error);
-    if (error instanceof LoginFailedError) {
-      this.setStatus('failed', `${reason}; retrying every ${this.settings.auth_retry_minutes} min`);
-      await this.pause(this.settings.auth_retry_minutes * 60_000);
-      return;
-    }
-    const delayMs = this.backoff.next();
-    this.setStatus('disconnected', `login failed: ${reason}`);
-    await this.pause(delayMs);
-  }
-
-  private async pause(ms: number): Promise<void> {
-    await sleep(ms, this.stopper.signal).catch(() => undefined); // aborted by stop(): the loop ends
   }
 
   /** Status page: when the token expires (issue 10 §2). */

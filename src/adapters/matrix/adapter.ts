@@ -5,9 +5,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { MatrixAccountConfig } from '../../config/matrix.js';
-import { sleep } from '../../core/backoff.js';
 import type { AdapterCapabilities, AdapterDetails, SendResult, WireListener } from '../../core/adapter.js';
 import type { OutboundPiece } from '../../core/message.js';
+import { superviseConnection, type AttemptContext, type AttemptEnd } from '../../core/supervisor.js';
 import { BaseAdapter } from '../base-adapter.js';
 import type { AdapterDeps } from '../types.js';
 import { MatrixApi, createRelayClient, type RelayClient } from './client.js';
@@ -21,12 +21,11 @@ import { loadMatrixSdk } from './sdk-loader.js';
 import { MatrixSender } from './sender.js';
 import { MatrixAuthFailure, SessionManager } from './session-manager.js';
 import { SessionStore } from './session-store.js';
-import { runSyncLoop, type BatchMode } from './sync-loop.js';
+import { runSyncLoop, type BatchMode, type SyncProgress } from './sync-loop.js';
 import { SyncStore } from './sync-store.js';
 
-/** While failed (a human must act), login retries start at failed_retry_seconds and double up to this. */
-const MAX_FAILED_RETRY_MS = 60 * 60_000;
-const UNEXPECTED_ERROR_RETRY_MS = 5_000;
+/** Waits after a failed sync or start (full jitter, core/backoff.ts). */
+const RECONNECT_BACKOFF = { initialMs: 500, maxMs: 30_000, stableAfterMs: 60_000 };
 
 type Json = Record<string, unknown>;
 const isObject = (value: unknown): value is Json =>
@@ -54,8 +53,13 @@ export class MatrixAdapter extends BaseAdapter {
   private client: RelayClient | undefined;
   private syncStore: SyncStore | undefined;
   private running: Promise<void> | undefined;
-  /** True once the first joins are done: a later login joins the rooms again. */
-  private joinedOnce = false;
+  /** Between the first good sync of an attempt and its end: a renewal then shows in the status. */
+  private live = false;
+  /** The last attempt ended on a failed sync: the next one keeps the session and the joins. */
+  private resumeSync = false;
+  private readonly syncProgress: SyncProgress = { mode: undefined, fatalInARow: 0 };
+  /** Set while an attempt runs: ends it as `failed` (a human must act). */
+  private endAttempt: ((reason: string) => void) | undefined;
 
   constructor(
     account: string,
@@ -71,11 +75,17 @@ export class MatrixAdapter extends BaseAdapter {
       store: new SessionStore(sessionFile(deps.dataDir, account)),
       log: this.log,
       signal,
-      onRenewing: (errcode) =>
-        this.setStatus('connecting', `access token rejected (${errcode}), renewing it`),
-      onFailed: (reason) => this.setStatus('failed', reason),
+      // Renewals while connected show in the status; before that the attempt is `connecting` anyway.
+      onRenewing: (errcode) => {
+        if (this.live) this.setStatus('connecting', `access token rejected (${errcode}), renewing it`);
+      },
+      // Shown at once, not only when the sync loop notices: the attempt ends as `failed`.
+      onFailed: (reason) => {
+        if (this.endAttempt !== undefined) this.endAttempt(reason);
+        else this.setStatus('failed', reason);
+      },
       onSession: (_session, how) => {
-        if (!this.joinedOnce) return;
+        if (!this.live) return; // the attempt joins the rooms itself
         if (how === 'login') void this.rooms.joinAll();
         this.setStatus('connected');
       },
@@ -121,8 +131,14 @@ export class MatrixAdapter extends BaseAdapter {
       storage: this.syncStore,
       cryptoStore,
     });
-    this.setStatus('connecting');
-    this.running = this.supervise();
+    this.running = superviseConnection({
+      log: this.log,
+      signal: this.abort.signal,
+      attempt: (context) => this.connectOnce(context),
+      setState: (state, reason) => this.applyStatus(state, reason),
+      backoff: RECONNECT_BACKOFF,
+      retryFailedMs: this.settings.retry_failed_seconds * 1000,
+    });
   }
 
   async stop(deadlineMs: number): Promise<void> {
@@ -145,51 +161,74 @@ export class MatrixAdapter extends BaseAdapter {
     return this.sender.send(piece, onWire);
   }
 
-  /** Keeps the account going: session, joins, sync; `failed` with slow retries when a human must act. */
-  private async supervise(): Promise<void> {
-    const signal = this.abort.signal;
-    let failedDelayMs = this.settings.failed_retry_seconds * 1000;
-    while (!signal.aborted) {
-      try {
-        if (this.status().state !== 'failed') this.setStatus('connecting');
-        const session = await this.sessions.establish();
-        failedDelayMs = this.settings.failed_retry_seconds * 1000;
-        const client = this.client;
-        if (client?.crypto !== undefined && !client.crypto.isReady)
-          await client.crypto.prepare(await client.getJoinedRooms());
-        await this.rooms.joinAll();
-        this.joinedOnce = true;
-        await runSyncLoop({
-          api: this.api,
-          store: this.syncStore as SyncStore,
-          log: this.log,
-          userId: session.userId,
-          timeoutMs: this.settings.sync_timeout_seconds * 1000,
-          signal,
-          handleBatch: (response, mode, since) => this.handleBatch(response, mode, since),
-          onHealthy: () => this.setStatus('connected'),
-          onTrouble: (reason) => this.setStatus('disconnected', reason),
-        });
-        return;
-      } catch (error) {
-        if (signal.aborted) return;
-        let delayMs = UNEXPECTED_ERROR_RETRY_MS;
-        if (error instanceof MatrixAuthFailure) {
-          this.setStatus('failed', error.message);
-          this.log.warn({ retryInMs: failedDelayMs }, 'will try to log in again later');
-          delayMs = failedDelayMs;
-          failedDelayMs = Math.min(failedDelayMs * 2, MAX_FAILED_RETRY_MS);
-        } else {
-          this.log.error({ err: error }, 'Matrix adapter error, starting over');
-          this.setStatus('disconnected', error instanceof Error ? error.message : String(error));
-        }
-        try {
-          await sleep(delayMs, signal);
-        } catch {
-          return;
-        }
-      }
+  /** One attempt: session, joins, then sync until a sync fails; classifies how it ended. */
+  private async connectOnce(context: AttemptContext): Promise<AttemptEnd> {
+    const local = new AbortController();
+    let failure: string | undefined;
+    this.endAttempt = (reason) => {
+      failure ??= reason;
+      local.abort(new Error(reason));
+    };
+    try {
+      const end = await this.syncOnce(context, AbortSignal.any([context.signal, local.signal]));
+      if (context.signal.aborted) return { kind: 'stopped' };
+      if (failure !== undefined) return this.failed(failure);
+      // Only stop() ends a sync loop quietly; anything else is worth another attempt.
+      return end.kind === 'stopped' ? { kind: 'transient', reason: 'the sync loop ended' } : end;
+    } catch (error) {
+      if (context.signal.aborted) return { kind: 'stopped' };
+      if (error instanceof MatrixAuthFailure) return this.failed(error.message, error);
+      if (failure !== undefined) return this.failed(failure);
+      const reason = error instanceof Error ? error.message : String(error);
+      return { kind: 'transient', reason, err: error };
+    } finally {
+      this.endAttempt = undefined;
+      this.live = false;
     }
+  }
+
+  /** A human must act: the next attempt starts over with a login, not a resumed sync. */
+  private failed(reason: string, err?: unknown): AttemptEnd {
+    this.resumeSync = false;
+    return err === undefined ? { kind: 'failed', reason } : { kind: 'failed', reason, err };
+  }
+
+  private async syncOnce(context: AttemptContext, signal: AbortSignal): Promise<AttemptEnd> {
+    const current = this.sessions.current;
+    const resume = this.resumeSync && current !== undefined;
+    this.resumeSync = false;
+    const session = resume ? current : await this.sessions.establish();
+    if (!resume) {
+      const client = this.client;
+      if (client?.crypto !== undefined && !client.crypto.isReady)
+        await client.crypto.prepare(await client.getJoinedRooms());
+      await this.rooms.joinAll();
+      this.syncProgress.mode = undefined;
+      this.syncProgress.fatalInARow = 0;
+    }
+    const end = await runSyncLoop({
+      api: this.api,
+      store: this.syncStore as SyncStore,
+      log: this.log,
+      userId: session.userId,
+      timeoutMs: this.settings.sync_timeout_seconds * 1000,
+      signal,
+      progress: this.syncProgress,
+      handleBatch: (response, mode, since) => this.handleBatch(response, mode, since),
+      onHealthy: () => {
+        this.live = true;
+        context.connected();
+      },
+    });
+    if (end.kind === 'stopped') return { kind: 'stopped' };
+    // A failed sync keeps the session: the next attempt syncs on from where this one stopped.
+    this.resumeSync = true;
+    return {
+      kind: 'transient',
+      reason: end.reason,
+      err: end.err,
+      ...(end.retryAfterMs === undefined ? {} : { notBeforeMs: end.retryAfterMs }),
+    };
   }
 
   private async handleBatch(response: Json, mode: BatchMode, since: string | undefined): Promise<void> {

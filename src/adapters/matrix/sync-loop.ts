@@ -1,13 +1,13 @@
 /**
  * Our own /sync loop (spec §"Syncing"). matrix-bot-sdk's loop swallows every error, retries forever
  * after 5-15 s and never reports a rejected token; this one sees every failure: token errors are
- * renewed by MatrixApi (single flight), 429 waits retry_after_ms, network/5xx back off, and a
- * failure that needs a human (MatrixAuthFailure) ends the loop so the adapter can report `failed`.
+ * renewed by MatrixApi (single flight); any other failed sync ends the loop with the reason (and a
+ * 429's retry_after_ms), so the adapter's supervisor (core/supervisor.ts) owns the wait and the
+ * retry; a failure that needs a human (MatrixAuthFailure) is thrown so the adapter reports `failed`.
  * Each batch is handed over (the adapter feeds it to the SDK's processSync) before its next_batch
  * is stored, so a crash replays a batch rather than losing one.
  */
 import type { Logger } from 'pino';
-import { Backoff, sleep } from '../../core/backoff.js';
 import type { MatrixApi } from './client.js';
 import { classifyMatrixError } from './errors.js';
 import { MatrixAuthFailure } from './session-manager.js';
@@ -20,7 +20,6 @@ import type { SyncStore } from './sync-store.js';
  */
 export type BatchMode = 'initial' | 'catchup' | 'live';
 
-const SYNC_BACKOFF = { initialMs: 500, maxMs: 30_000, stableAfterMs: 60_000 };
 /** The request may take the long-poll timeout plus this before we call it dead. */
 const SYNC_GRACE_MS = 20_000;
 /** After this many client errors in a row on a stored since-token, start over without it. */
@@ -57,19 +56,35 @@ export interface SyncLoopOptions {
     mode: BatchMode,
     since: string | undefined,
   ) => Promise<void>;
-  /** A sync succeeded (after a failure, or the first one). */
+  /** A sync succeeded. */
   readonly onHealthy: () => void;
-  /** A sync failed with a network or server error; the loop retries by itself. */
-  readonly onTrouble: (reason: string) => void;
+  /** Carried from one run to the next when a failed sync ended the previous one. */
+  readonly progress: SyncProgress;
 }
 
-/** Runs until the signal aborts; throws MatrixAuthFailure when the session cannot be renewed. */
-export async function runSyncLoop(options: SyncLoopOptions): Promise<void> {
-  const { api, store, log, signal } = options;
+/** What a run that ended on a failed sync hands to the next run (the supervisor's next attempt). */
+export interface SyncProgress {
+  /** undefined: a fresh start, decided by the stored since-token. */
+  mode: BatchMode | undefined;
+  /** Client errors in a row on a stored since-token. */
+  fatalInARow: number;
+}
+
+/** Why a run ended: stopped (the signal aborted), or a failed sync to retry after a wait. */
+export type SyncEnd =
+  | { readonly kind: 'stopped' }
+  | {
+      readonly kind: 'failed-sync';
+      readonly reason: string;
+      readonly err: unknown;
+      readonly retryAfterMs?: number;
+    };
+
+/** Syncs until a sync fails or the signal aborts; throws MatrixAuthFailure when the session cannot be renewed. */
+export async function runSyncLoop(options: SyncLoopOptions): Promise<SyncEnd> {
+  const { api, store, log, signal, progress } = options;
   const filter = await ensureFilter(options);
-  const backoff = new Backoff(SYNC_BACKOFF);
-  let mode: BatchMode = store.getSyncToken() === null ? 'initial' : 'catchup';
-  let fatalInARow = 0;
+  let mode: BatchMode = progress.mode ?? (store.getSyncToken() === null ? 'initial' : 'catchup');
   while (!signal.aborted) {
     const since = store.getSyncToken() ?? undefined;
     let response: unknown;
@@ -83,42 +98,44 @@ export async function runSyncLoop(options: SyncLoopOptions): Promise<void> {
     } catch (error) {
       if (error instanceof MatrixAuthFailure) throw error;
       const verdict = classifyMatrixError(error);
-      if (verdict.kind === 'aborted' || signal.aborted) return;
+      if (signal.aborted) return { kind: 'stopped' };
       const reason = error instanceof Error ? error.message : String(error);
-      if (verdict.kind === 'fatal' && since !== undefined && ++fatalInARow >= MAX_FATAL_BEFORE_RESET) {
+      progress.mode = mode;
+      if (
+        verdict.kind === 'fatal' &&
+        since !== undefined &&
+        ++progress.fatalInARow >= MAX_FATAL_BEFORE_RESET
+      ) {
         log.warn(
           { reason },
           'the homeserver keeps refusing our sync position; starting over (history is not relayed)',
         );
         store.setSyncToken(null);
-        mode = 'initial';
-        fatalInARow = 0;
+        progress.mode = 'initial';
+        progress.fatalInARow = 0;
       }
-      const delayMs = verdict.kind === 'rate-limited' ? verdict.retryAfterMs : backoff.next();
-      options.onTrouble(reason);
-      log.warn({ reason, retryInMs: delayMs }, 'Matrix sync failed, retrying');
-      try {
-        await sleep(delayMs, signal);
-      } catch {
-        return; // stopped while waiting
-      }
-      continue;
+      return {
+        kind: 'failed-sync',
+        reason: `Matrix sync failed: ${reason}`,
+        err: error,
+        ...(verdict.kind === 'rate-limited' ? { retryAfterMs: verdict.retryAfterMs } : {}),
+      };
     }
-    fatalInARow = 0;
-    backoff.reset();
+    progress.fatalInARow = 0;
     const body =
       typeof response === 'object' && response !== null ? (response as Record<string, unknown>) : {};
     if (typeof body.next_batch !== 'string') {
-      options.onTrouble('sync answer without next_batch');
-      await sleep(backoff.next(), signal).catch(() => undefined);
-      continue;
+      progress.mode = mode;
+      return { kind: 'failed-sync', reason: 'sync answer without next_batch', err: undefined };
     }
     options.onHealthy();
     await options.handleBatch(body, mode, since);
-    if (signal.aborted) return; // the batch may be cut short by stop(): replay it next time
+    if (signal.aborted) return { kind: 'stopped' }; // the batch may be cut short by stop(): replay it next time
     store.setSyncToken(body.next_batch);
     mode = 'live';
+    progress.mode = mode;
   }
+  return { kind: 'stopped' };
 }
 
 async function ensureFilter(options: SyncLoopOptions): Promise<string | undefined> {

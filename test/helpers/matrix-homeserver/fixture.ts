@@ -64,7 +64,7 @@ export class MatrixFixture {
       user_id: this.relayUserId,
       password: RELAY_PASSWORD,
       sync_timeout_seconds: 5,
-      failed_retry_seconds: 1,
+      retry_failed_seconds: 1,
       ...overrides,
     });
   }
