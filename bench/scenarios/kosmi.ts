@@ -183,7 +183,7 @@ async function relaySection(rig: Rig): Promise<BenchSection> {
     notes: [
       'Kosmi -> IRC: from the emulator publishing newMessage to the IRC client reading the relayed line. IRC -> Kosmi: from the IRC client writing PRIVMSG to the emulator storing sendMessage.',
       'The relay runs with flood_rate = 0 on IRC and send_rate_per_second = 10000 on Kosmi, so this measures the relay itself; the Kosmi default (1 msg/s, burst 3) would pace IRC -> Kosmi at 1 msg/s.',
-      'The emulator delays each query and mutation reply by 0-20 ms at random (interleaved replies, kosmi-protocol.md §2), which is part of the IRC -> Kosmi figures.',
+      'The emulator delays each query and mutation reply by 0-20 ms at random (interleaved replies, docs/kosmi-protocol.md §2), which is part of the IRC -> Kosmi figures.',
     ],
   };
 }

@@ -1,6 +1,6 @@
 import { LoginFailedError, TransientLoginError } from './errors.js';
 
-/** kosmi-protocol.md §4.1: the document the web app and the old relay send, over HTTP. */
+/** docs/kosmi-protocol.md §4.1: the document the web app and the old relay send, over HTTP. */
 export const ANON_LOGIN_DOCUMENT = 'mutation AnonLogin { anonLogin { token user { id displayName } } }';
 
 const ANON_LOGIN_TIMEOUT_MS = 20_000;

@@ -33,7 +33,7 @@ const POLL_MS = 200;
 const ERROR_SETTLE_MS = 1_500;
 
 /**
- * Email/password login by browser automation, the only known path (kosmi-protocol.md §6.2, §7):
+ * Email/password login by browser automation, the only known path (docs/kosmi-protocol.md §6.2, §7):
  * open web_url, click "Login", then "Login with Email", fill in the form, submit, and wait until
  * localStorage `token` holds a JWT whose `sub` differs from the anonymous token the page held
  * before. playwright-core is imported here, lazily, so a relay that never logs in by browser never
@@ -131,7 +131,7 @@ async function runLoginFlow(page: Page, options: BrowserLoginOptions, deadline: 
   checkAbort();
   if (baseline.size === 0) {
     throw new LoginFailedError(
-      `Kosmi login: the page put no anonymous token in localStorage within the ${Math.round(options.timeoutMs / 1000)}s login timeout, so the user's token could not be told apart from it (kosmi-protocol.md §7)`,
+      `Kosmi login: the page put no anonymous token in localStorage within the ${Math.round(options.timeoutMs / 1000)}s login timeout, so the user's token could not be told apart from it (docs/kosmi-protocol.md §7)`,
     );
   }
   await step('click "Login" (login_selectors.login_button)', () =>

@@ -1,5 +1,5 @@
 /**
- * Reads the claims of a Kosmi JWT (kosmi-protocol.md §6.3: HS512, aud/iss "kosmi", sub, jti, iat,
+ * Reads the claims of a Kosmi JWT (docs/kosmi-protocol.md §6.3: HS512, aud/iss "kosmi", sub, jti, iat,
  * nbf, exp). The signature cannot be checked (the key is Kosmi's) and is not: the claims are only
  * used to learn when the token expires and whose it is.
  */

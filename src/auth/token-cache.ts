@@ -5,7 +5,7 @@ import { decodeJwt, expiryOf } from './jwt.js';
 
 /**
  * The token cache file, in exactly the format the Kosmi relay this replaces wrote
- * (kosmi-protocol.md §6.4): {"token","email","expires_at","saved_at"}, timestamps in RFC 3339,
+ * (docs/kosmi-protocol.md §6.4): {"token","email","expires_at","saved_at"}, timestamps in RFC 3339,
  * mode 0600. `email` is "" for an anonymous token.
  */
 export interface TokenCacheEntry {

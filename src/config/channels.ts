@@ -26,13 +26,13 @@ export function checkChannel(protocol: Protocol, channel: string): string | unde
 }
 
 /**
- * Reduces a Kosmi channel to its room id, keeping the '@' (kosmi-protocol.md §5: dropping it gives
+ * Reduces a Kosmi channel to its room id, keeping the '@' (docs/kosmi-protocol.md §5: dropping it gives
  * ROOM_NOT_FOUND). Accepts '@name', a short code, or a room URL. Undefined when not a room.
  */
 export function kosmiRoomId(channel: string): string | undefined {
   let id = channel.trim();
   const url = /^https?:\/\/[^/]+\/room\/([^/?#]+)\/?(?:[?#].*)?$/.exec(id);
   if (url?.[1] !== undefined) id = decodeURIComponent(url[1]);
-  // Pattern used by another client (kosmi-protocol.md §5).
+  // Pattern used by another client (docs/kosmi-protocol.md §5).
   return /^@?[A-Za-z0-9_-]{2,64}$/.test(id) ? id : undefined;
 }

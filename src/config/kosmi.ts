@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import { commonAccountShape } from './common.js';
 
-/** A desktop Chrome User-Agent, as the old relay sent (kosmi-protocol.md §1, §2). */
+/** A desktop Chrome User-Agent, as the old relay sent (docs/kosmi-protocol.md §1, §2). */
 export const DEFAULT_KOSMI_USER_AGENT =
   'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36';
 
 /**
- * Playwright selectors for the browser login (kosmi-protocol.md §7: no source published stable
+ * Playwright selectors for the browser login (docs/kosmi-protocol.md §7: no source published stable
  * selectors, so the defaults find controls by visible text and input type). Each one may be
  * overridden when Kosmi changes its markup.
  */

@@ -8,7 +8,7 @@ import { waitFor } from './wait-for.js';
 
 /**
  * A SASL-capable IRC network on loopback from Debian's packages: InspIRCd 3 with Atheme 7.2
- * services (recipe: ../shared/irc-sasl-network.md). ngircd has neither SASL nor services.
+ * services; the configs this file writes are the whole recipe. ngircd has neither SASL nor services.
  */
 export interface SaslNetwork {
   readonly host: '127.0.0.1';

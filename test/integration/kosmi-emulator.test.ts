@@ -5,8 +5,8 @@ import WebSocket from 'ws';
 import { startKosmiEmulator, type KosmiEmulator } from '../helpers/kosmi-emulator/index.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-/** The emulator follows kosmi-protocol.md §11 on its own, whatever our client does. */
-describe('kosmi emulator (kosmi-protocol.md §11)', () => {
+/** The emulator follows docs/kosmi-protocol.md §11 on its own, whatever our client does. */
+describe('kosmi emulator (docs/kosmi-protocol.md §11)', () => {
   let emulator: KosmiEmulator;
   const clients: Client[] = [];
   beforeAll(async () => {

@@ -10,7 +10,7 @@ import { piece } from '../helpers/pieces.js';
 import { fakeKosmiJwt } from '../helpers/kosmi-jwt.js';
 
 describe('kosmi wire mapping', () => {
-  it('validates newMessage payloads (kosmi-protocol.md §4.5)', () => {
+  it('validates newMessage payloads (docs/kosmi-protocol.md §4.5)', () => {
     const ok = {
       newMessage: {
         id: 'm1',

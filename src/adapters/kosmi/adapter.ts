@@ -52,7 +52,7 @@ export class KosmiAdapter extends BaseAdapter {
     private readonly tokens: KosmiTokenManager,
   ) {
     super(account, deps.channels, deps.logger.child({ component: 'kosmi', account }));
-    // kosmi-protocol.md §9: no length limit is documented, so the limit is max_message_bytes; "* "
+    // docs/kosmi-protocol.md §9: no length limit is documented, so the limit is max_message_bytes; "* "
     // in front of an action's text is kept out of it.
     this.capabilities = {
       formatting: 'plain',
@@ -62,7 +62,7 @@ export class KosmiAdapter extends BaseAdapter {
       edits: false,
     };
     this.backoff = { initialMs: 1_000, maxMs: settings.reconnect_max_seconds * 1000, stableAfterMs: 60_000 };
-    // kosmi-protocol.md §9: no rate limit is documented, so the bridge throttles itself.
+    // docs/kosmi-protocol.md §9: no rate limit is documented, so the bridge throttles itself.
     this.limiter = new TokenBucket(settings.send_burst, settings.send_rate_per_second);
     for (const channel of deps.channels) {
       const roomId = kosmiRoomId(channel);
@@ -149,7 +149,7 @@ export class KosmiAdapter extends BaseAdapter {
     let end = ended;
     // A socket that opened and closed before connection_ack is an auth failure the first time
     // (issue 3 §2: a close during init invalidates the cache and renews the token once;
-    // kosmi-protocol.md §9 [I]: treat any close during init as an auth failure), so a rejected
+    // docs/kosmi-protocol.md §9 [I]: treat any close during init as an auth failure), so a rejected
     // token is never presented again. A socket that never opened (refused, no upgrade) is a
     // network problem: session.ts reports it as 'transient', never 'init-closed'.
     if (end.kind === 'init-closed') {

@@ -1,5 +1,5 @@
 /**
- * The GraphQL documents the bridge sends, each tied to the section of kosmi-protocol.md it follows.
+ * The GraphQL documents the bridge sends, each tied to the section of docs/kosmi-protocol.md it follows.
  * Selections ask only for fields a source confirmed, so a server schema that differs from the
  * emulator's guesses has the least room to refuse them.
  */

@@ -68,7 +68,7 @@ const RETIRE_GRACE_MS = 5_000;
 const AUTH_ERROR = /unauth|forbidden|not authenticated|invalid token|expired|jwt|token/i;
 
 /**
- * One connection to Kosmi, from the socket to the subscriptions (kosmi-protocol.md §3.1). It never
+ * One connection to Kosmi, from the socket to the subscriptions (docs/kosmi-protocol.md §3.1). It never
  * reconnects: it ends once, and the adapter builds a new session (§9: state never survives a
  * reconnect). graphql-ws's own retries are off; its one reader loop dispatches replies by id, so
  * interleaved replies (§2) are handled.

@@ -16,7 +16,7 @@ const HANDSHAKE_TIMEOUT_MS = 15_000;
 /**
  * The WebSocket class handed to graphql-ws as `webSocketImpl`: ws with the browser's Origin and
  * User-Agent on the upgrade, WebSocket ping frames every pingIntervalMs, and a read watchdog that
- * terminates the socket when nothing arrived for readTimeoutMs (kosmi-protocol.md §2: the old
+ * terminates the socket when nothing arrived for readTimeoutMs (docs/kosmi-protocol.md §2: the old
  * relay's connection "would silently die after hours/days"). terminate() sends no close frame, so
  * graphql-ws sees 1006 and the adapter's reconnect loop takes over.
  */

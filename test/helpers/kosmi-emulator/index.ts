@@ -18,7 +18,7 @@ import { EmulatorTokens } from './tokens.js';
 
 export type { EmulatedMessage, EmulatedUser } from './state.js';
 
-/** 364 days, the lifetime of both published tokens (kosmi-protocol.md §6.3). */
+/** 364 days, the lifetime of both published tokens (docs/kosmi-protocol.md §6.3). */
 export const DEFAULT_TOKEN_LIFETIME_S = 31_449_600;
 
 export interface KosmiEmulatorOptions {
@@ -334,7 +334,7 @@ export async function startKosmiEmulator(options: KosmiEmulatorOptions = {}): Pr
   const live = (): Connection[] => [...state.connections];
   /**
    * A connection outlives its token only until exp: then it is closed with 4403 Forbidden. What the
-   * real server does is unknown (kosmi-protocol.md §9, §12.3); §9 [I] suggests 4403 for a bad token,
+   * real server does is unknown (docs/kosmi-protocol.md §9, §12.3); §9 [I] suggests 4403 for a bad token,
    * and an expired one is a bad token, so this is the strict choice: a client that keeps a socket on
    * an expired token gets cut off here, as it might be on Kosmi.
    */

@@ -1,5 +1,5 @@
 /**
- * The emulated web app (kosmi-protocol.md §6.1, §7): on a first visit it gets an anonymous token
+ * The emulated web app (docs/kosmi-protocol.md §6.1, §7): on a first visit it gets an anonymous token
  * from anonLogin and keeps it in localStorage["token"], like app.kosmi.io; a "Login" button opens
  * a choice with "Login with Email"; the email form posts to an emulator-only endpoint (how the real
  * app logs in is unknown, §6.2) and on success replaces localStorage["token"] with the user's token.

@@ -2,7 +2,7 @@ import type { GraphQLSchema } from 'graphql';
 import { graphql } from './graphql.js';
 
 /**
- * The part of Kosmi's schema that kosmi-protocol.md names (§4, §11). Type names are ours: the spec
+ * The part of Kosmi's schema that docs/kosmi-protocol.md names (§4, §11). Type names are ours: the spec
  * never published them. Field names and arguments are the spec's; documents that ask for anything
  * else fail validation here as they would against the real server.
  */

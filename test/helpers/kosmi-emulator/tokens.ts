@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { SignJWT, jwtVerify } from 'jose';
 
-/** HS512 JWTs with the claims of kosmi-protocol.md §6.3. */
+/** HS512 JWTs with the claims of docs/kosmi-protocol.md §6.3. */
 export class EmulatorTokens {
   private readonly secret = randomBytes(64);
   private readonly revoked = new Set<string>();
