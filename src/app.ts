@@ -105,6 +105,10 @@ export function createApp(config: RelayConfig, deps: AppDeps): App {
           logger: log.child({ component: account.protocol, account: account.id }),
           dataDir: config.general.data_dir,
           channels,
+          cursors: {
+            get: (key) => ledger.getCursor(account.id, key),
+            set: (key, value) => ledger.setCursor(account.id, key, value),
+          },
         });
         adapters.set(account.id, adapter);
         const settings = account.settings;

@@ -120,9 +120,12 @@ export class Router {
     }
   }
 
-  /** Routes one incoming message. */
+  /**
+   * Routes one incoming message. During shutdown (after stopIntake) a message is still written to
+   * the store, but not queued: the adapter that read it has moved its position past it, so the
+   * next start delivers it.
+   */
   handle(message: ChatMessage): void {
-    if (!this.intake) return;
     this.counters.received += 1;
     const store = this.options.store;
     if (this.options.echoGuard.isEcho(message.text, message.rich?.body)) {
@@ -177,10 +180,17 @@ export class Router {
     }
     // In the store before handle() returns: a crash from here on loses nothing (issue 7 §3).
     store.addPieces(records);
+    if (!this.intake) {
+      this.log.debug({ id: message.id, messageId }, 'kept for the next start: shutting down');
+      return;
+    }
     for (const { queue, pieces } of planned) queue.enqueue(pieces);
   }
 
-  /** Stops taking messages in (shutdown step one); queued pieces still go out. */
+  /**
+   * Shutdown step one: what arrives from now on is kept in the store for the next start instead of
+   * being queued, so the drain has an end; queued pieces still go out.
+   */
   stopIntake(): void {
     this.intake = false;
   }

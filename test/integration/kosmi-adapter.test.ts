@@ -13,6 +13,7 @@ import { kosmiSettings, tempDataDir } from '../helpers/kosmi-setup.js';
 import { memoryLogger } from '../helpers/memory-logger.js';
 import { freePort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { memoryCursors } from '../helpers/memory-cursors.js';
 
 const ROOM = '@movienight';
 const cleanups: (() => Promise<void>)[] = [];
@@ -45,6 +46,7 @@ async function setup(
       logger: log.logger,
       dataDir,
       channels: [options.channel ?? ROOM],
+      cursors: memoryCursors(),
     });
     adapter.on('message', (m) => received.push(m));
     cleanups.push(() => adapter.stop(2_000));

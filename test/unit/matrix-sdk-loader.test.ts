@@ -13,6 +13,7 @@ import {
   nativeCryptoLoaded,
 } from '../../src/adapters/matrix/sdk-loader.js';
 import { matrixAccountSchema } from '../../src/config/matrix.js';
+import { memoryCursors } from '../helpers/memory-cursors.js';
 
 const requireHere = createRequire(import.meta.url);
 const cryptoModulesInCache = (): string[] =>
@@ -57,6 +58,7 @@ describe('matrix-bot-sdk loader', () => {
       logger: pino({ level: 'silent' }),
       dataDir,
       channels: ['#room:localhost'],
+      cursors: memoryCursors(),
     });
     await adapter.start();
     await adapter.stop(1_000);
@@ -81,6 +83,7 @@ describe('matrix-bot-sdk loader', () => {
       logger: pino({ level: 'silent' }),
       dataDir: tmpdir(),
       channels: ['#room:localhost'],
+      cursors: memoryCursors(),
     });
     await expect(adapter.start()).rejects.toThrow(
       /end-to-end encryption is enabled but .* or set encryption = false/,

@@ -212,8 +212,8 @@ describe('Router', () => {
     await waitFor(() => lines.some((l) => l.includes('older than the queue')), { timeoutMs: 3_000 });
   });
 
-  it('takes nothing in after stopIntake but still drains what was queued', async () => {
-    const { a, b, router } = await bridgedPair();
+  it('after stopIntake drains what was queued and keeps what arrives later in the store for the next start', async () => {
+    const { a, b, router, ledger } = await bridgedPair();
     b.disconnect();
     a.receive('#x', 'queued');
     router.stopIntake();
@@ -221,6 +221,8 @@ describe('Router', () => {
     b.connect();
     expect(await router.drain(Date.now() + 2_000)).toBe(true);
     expect(b.sent.map((m) => m.text)).toEqual(['queued']);
+    const kept = [...ledger.pieces.values()].map((p) => (JSON.parse(p.payload) as { text: string }).text);
+    expect(kept).toEqual(['late']);
   });
 
   it('writes every piece to the store before handle() returns, and removes it once confirmed', async () => {

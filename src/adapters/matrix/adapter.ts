@@ -9,7 +9,7 @@ import type { AdapterCapabilities, AdapterDetails, SendResult, WireListener } fr
 import type { OutboundPiece } from '../../core/message.js';
 import { superviseConnection, type AttemptContext, type AttemptEnd } from '../../core/supervisor.js';
 import { BaseAdapter } from '../base-adapter.js';
-import type { AdapterDeps } from '../types.js';
+import type { AccountCursors, AdapterDeps } from '../types.js';
 import { MatrixApi, createRelayClient, type RelayClient } from './client.js';
 import { cryptoStoreDir, sessionFile, syncStateFile } from './files.js';
 import { fillTimelineGaps } from './gap-fill.js';
@@ -35,6 +35,17 @@ const objectValues = (value: unknown): [string, Json][] =>
 const eventsOf = (section: unknown): unknown[] =>
   isObject(section) && Array.isArray(section.events) ? section.events : [];
 
+const FIRST_START_KEY = 'first_started_at';
+
+/** When the account first ever started, kept in the store; set now on the very first start. */
+function firstStart(cursors: AccountCursors): number {
+  const kept = Number(cursors.get(FIRST_START_KEY));
+  if (Number.isFinite(kept) && kept > 0) return kept;
+  const now = Date.now();
+  cursors.set(FIRST_START_KEY, String(now));
+  return now;
+}
+
 export class MatrixAdapter extends BaseAdapter {
   readonly protocol = 'matrix' as const;
   readonly capabilities: AdapterCapabilities = {
@@ -53,6 +64,8 @@ export class MatrixAdapter extends BaseAdapter {
   private client: RelayClient | undefined;
   private syncStore: SyncStore | undefined;
   private running: Promise<void> | undefined;
+  /** When this account first ever started (ms); the first sync's events before it are history. */
+  private firstStartedAt = Date.now();
   /** Between the first good sync of an attempt and its end: a renewal then shows in the status. */
   private live = false;
   /** The last attempt ended on a failed sync: the next one keeps the session and the joins. */
@@ -117,6 +130,7 @@ export class MatrixAdapter extends BaseAdapter {
   // eslint-disable-next-line @typescript-eslint/require-await -- async so a loader error is a rejection, as the contract says
   async start(): Promise<void> {
     if (this.running !== undefined) return;
+    this.firstStartedAt = firstStart(this.deps.cursors);
     const sdk = loadMatrixSdk({ encryption: this.settings.encryption });
     bridgeSdkLogs(sdk, this.deps.logger);
     this.syncStore = new SyncStore(syncStateFile(this.deps.dataDir, this.account), (reason) =>
@@ -272,11 +286,15 @@ export class MatrixAdapter extends BaseAdapter {
     if (!isObject(event) || typeof event.sender !== 'string' || typeof event.event_id !== 'string') return;
     if (event.sender === this.sessions.current?.userId) return; // our own message
     const channels = this.rooms.channelsOf(roomId);
-    if (channels.length === 0 || mode === 'initial') return; // not a gateway room, or history from before the first start
+    if (channels.length === 0) return; // not a gateway room
     const ts = typeof event.origin_server_ts === 'number' ? event.origin_server_ts : Date.now();
     // unsigned.age is the server's own "how long ago", so these checks do not depend on clock skew.
     const unsigned = isObject(event.unsigned) ? event.unsigned : {};
     const ageMs = typeof unsigned.age === 'number' ? unsigned.age : Date.now() - ts;
+    // The account's first sync is history, except what was said since the account first started:
+    // a first sync that failed half-way is repeated as 'initial', and a message said meanwhile
+    // must still be relayed (it is not history).
+    if (mode === 'initial' && Date.now() - ageMs < this.firstStartedAt) return;
     const joinedAt = this.rooms.historyBefore(roomId);
     if (joinedAt !== undefined && Date.now() - ageMs < joinedAt) {
       this.log.debug(

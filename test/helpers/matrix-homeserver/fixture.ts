@@ -14,6 +14,7 @@ import { memoryLogger, type LogLine } from '../memory-logger.js';
 import { uniqueName } from '../ports.js';
 import { waitFor } from '../wait-for.js';
 import { startHomeserver, type MatrixHomeserver } from './index.js';
+import { memoryCursors } from '../memory-cursors.js';
 
 export const RELAY_PASSWORD = 'relay-secret-password';
 
@@ -79,6 +80,7 @@ export class MatrixFixture {
       logger,
       dataDir: this.dataDir,
       channels: options.channels ?? [this.alias],
+      cursors: memoryCursors(),
     }) as MatrixAdapter;
     const received: ChatMessage[] = [];
     const statuses: AdapterStatus[] = [];
