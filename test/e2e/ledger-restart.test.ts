@@ -90,9 +90,9 @@ describe('e2e ledger: what waits survives a restart, within its bounds', () => {
     const stop = async (d: Daemon): Promise<number | null> => {
       const quits = alice.lines.length;
       const code = await d.stop('SIGTERM');
-      await alice.waitForLine(
-        (l) => alice.lines.indexOf(l) >= quits && l.startsWith(`:${relayA}!`) && l.includes(' QUIT'),
-        10_000,
+      await waitFor(
+        () => alice.lines.slice(quits).some((l) => l.startsWith(`:${relayA}!`) && l.includes(' QUIT')),
+        { timeoutMs: 10_000, what: 'the relay QUIT on A' },
       );
       return code;
     };
@@ -165,7 +165,7 @@ describe('e2e ledger: what waits survives a restart, within its bounds', () => {
     const s = await scenario({ queue_max_messages: 5 });
     const first = await s.start();
     for (let i = 1; i <= 8; i++) await alice.say(s.channel, `cap line ${i}`);
-    await waitFor(async () => first.logs().some((l) => l.msg === OVERFLOW_MSG), {
+    await waitFor(() => first.logs().some((l) => l.msg === OVERFLOW_MSG), {
       what: 'the overflow warning',
     });
     expect(await s.depthB()).toBe(5);

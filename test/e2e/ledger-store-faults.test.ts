@@ -34,7 +34,6 @@ describe('e2e ledger: a corrupt or failing relay.db', () => {
   const dbPath = path.join(dataDir, 'relay.db');
   const channel = `#${uniqueName('sf')}`;
   const relayB = uniqueName('rb');
-  const fromRelayB = (): string[] => bob.messages.filter((m) => m.nick === relayB).map((m) => m.text);
   const relays = async (text: string): Promise<void> => {
     await alice.say(channel, text);
     await bob.waitForMessage((m) => m.nick === relayB && m.text === `[irc] <${alice.nick}> ${text}`);
