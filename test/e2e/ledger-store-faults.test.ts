@@ -112,7 +112,11 @@ describe('e2e ledger: a corrupt or failing relay.db', () => {
     expect(notDurable.status).toBe(200); // every account connected: durability does not change it
     await relays('while relay.db is a directory');
 
-    // Server C goes away: what is said now waits for it, in the journal only.
+    // Server C goes away once it confirmed everything (IRC confirms by PING/PONG: an unconfirmed
+    // piece would rightly wait too); what is said from now on waits for it, in the journal only.
+    await waitFor(async () => (await healthz(healthPort)).accounts['irc.c']?.queue_depth === 0, {
+      what: 'server C confirmed what it got',
+    });
     await serverC.kill();
     await first.waitForLog((l) => l.account === 'irc.c' && l.msg === 'disconnected');
     const waiting = ['waits for C 1', 'waits for C 2', 'waits for C 3'];
