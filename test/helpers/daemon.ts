@@ -134,3 +134,16 @@ export function runCli(
     });
   });
 }
+
+export interface Healthz {
+  readonly status: number;
+  readonly durable: boolean;
+  readonly accounts: Record<string, { state: string; queue_depth: number }>;
+}
+
+/** GET /healthz of a daemon started with general.http_listen on `port`. */
+export async function healthz(port: number): Promise<Healthz> {
+  const response = await fetch(`http://127.0.0.1:${port}/healthz`);
+  const body = (await response.json()) as Omit<Healthz, 'status'>;
+  return { status: response.status, durable: body.durable, accounts: body.accounts };
+}
