@@ -41,7 +41,13 @@ async function ircHarness(options: HarnessOptions = {}): Promise<ContractHarness
     humans.push(client);
     return client;
   };
-  let current = await human();
+  let current: TestIrcClient;
+  try {
+    current = await human();
+  } catch (error) {
+    await server.stop(); // no harness to close yet: stop the server here
+    throw error;
+  }
   // The adapter reaches ngircd through an open PeerGate, only to count its connections.
   const gate = await startPeerGate(server.port);
   // flood_rate 0: no flood control, so the suite measures the contract, not the throttle.
