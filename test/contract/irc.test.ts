@@ -4,12 +4,10 @@
  * same port, and goes silent by SIGSTOP (the kernel still accepts connections, nothing answers).
  * The adapter connects through an always-open PeerGate that only counts its connections.
  */
-import { afterEach, describe, expect, it } from 'vitest';
 import { connectIrcClient, type TestIrcClient } from '../helpers/irc-client.js';
 import { makeIrcAdapter } from '../helpers/irc-adapter.js';
 import { startNgircd } from '../helpers/ngircd.js';
 import { startPeerGate } from '../helpers/peer-gate.js';
-import { piece, wireLog } from '../helpers/pieces.js';
 import { uniqueName } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { describeAdapterContract } from './adapter-contract.js';
@@ -110,42 +108,8 @@ async function ircHarness(options: HarnessOptions = {}): Promise<ContractHarness
   };
 }
 
-/**
- * IrcAdapter keeps one WireListener for the whole adapter, the one of the latest send()
- * (src/adapters/irc/adapter.ts:115 and :145, called from the SendQueue's onWritten at :89), so a
- * line goes to whichever listener was handed over last, not to its own piece's.
- */
-const SHARED_WIRE_LISTENER =
-  "IrcAdapter calls the latest send()'s WireListener for every line (src/adapters/irc/adapter.ts:145)";
-
 describeAdapterContract('irc (ngircd)', {
   make: ircHarness,
   // ngircd has no IRCv3 message-tags, so no msgid (https://ircv3.net/specs/extensions/message-ids).
   networkId: { kind: 'none', why: 'ngircd assigns no msgid' },
-  knownViolations: { '3b': SHARED_WIRE_LISTENER },
-});
-
-describe('irc adapter: contract point 3b as it behaves today (known violation)', () => {
-  let h: ContractHarness | undefined;
-  afterEach(async () => {
-    await h?.close();
-  });
-
-  it("two sends in flight: the first send's WireListener hears nothing, the second's hears both lines", async () => {
-    h = await ircHarness();
-    await h.adapter.start();
-    await h.ready();
-    const first = piece(h.channel, 'first of two in flight');
-    const second = piece(h.channel, 'second of two in flight');
-    const firstWire = wireLog();
-    const secondWire = wireLog();
-    const [a, b] = await Promise.all([h.adapter.send(first, firstWire), h.adapter.send(second, secondWire)]);
-    // The peer and the results are right; only the listeners are mixed up.
-    const current = h;
-    await waitFor(() => current.arrived().length === 2, { what: 'both lines at the peer' });
-    // IRC writes in call order (capabilities.inFlight 100): the lines arrive as sent.
-    expect(current.arrived().map((m) => m.text)).toEqual([...a.wire, ...b.wire]);
-    expect(firstWire.lines).toEqual([]);
-    expect(secondWire.lines).toEqual([...a.wire, ...b.wire]);
-  });
 });

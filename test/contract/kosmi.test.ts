@@ -7,7 +7,9 @@
 import { rmSync } from 'node:fs';
 import { createKosmiAdapter } from '../../src/adapters/kosmi/index.js';
 import { startKosmiEmulator } from '../helpers/kosmi-emulator/index.js';
-import { kosmiSettings, memoryLogger, tempDataDir } from '../helpers/kosmi-setup.js';
+import { kosmiSettings, tempDataDir } from '../helpers/kosmi-setup.js';
+import { memoryCursors } from '../helpers/memory-cursors.js';
+import { memoryLogger } from '../helpers/memory-logger.js';
 import { startPeerGate } from '../helpers/peer-gate.js';
 import { uniqueName } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -24,6 +26,7 @@ async function kosmiHarness(options: HarnessOptions = {}): Promise<ContractHarne
     logger: memoryLogger().logger,
     dataDir,
     channels: [room],
+    cursors: memoryCursors(),
   });
   const statuses: ContractHarness['statuses'] = [];
   adapter.on('status', (status) => statuses.push(status));

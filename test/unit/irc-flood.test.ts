@@ -83,12 +83,8 @@ describe('send queue', () => {
     const written: string[] = [];
     const remembered: string[] = [];
     const joined = new Set(['#a']);
-    const queue: SendQueue = new SendQueue(
-      new TokenBucket(100, 0),
-      { onWritten: (l) => remembered.push(l.text) },
-      60_000,
-      1,
-    );
+    const queue: SendQueue = new SendQueue(new TokenBucket(100, 0), 60_000, 1);
+    const onWire = (text: string): void => void remembered.push(text);
     queue.attach(
       answeringSink(
         () => queue,
@@ -96,8 +92,8 @@ describe('send queue', () => {
         (channel) => joined.has(channel),
       ),
     );
-    const b = queue.enqueue('#b', [line('b1')]);
-    const a = queue.enqueue('#a', [line('a1'), line('a2')]);
+    const b = queue.enqueue('#b', [line('b1')], onWire);
+    const a = queue.enqueue('#a', [line('a1'), line('a2')], onWire);
     expect(await a).toEqual(['a1', 'a2']);
     expect(written.filter((w) => !w.startsWith('PING'))).toEqual(['PRIVMSG #c :a1', 'PRIVMSG #c :a2']);
     expect(written.some((w) => w.startsWith('PING'))).toBe(true); // resolved by the PONG, not the write
@@ -109,7 +105,7 @@ describe('send queue', () => {
 
   it('a piece resolves only after the PONG that covers it; without one, the close fails it retryably', async () => {
     const written: string[] = [];
-    const queue = new SendQueue(new TokenBucket(100, 0), { onWritten: () => undefined }, 60_000, 1);
+    const queue = new SendQueue(new TokenBucket(100, 0), 60_000, 1);
     queue.attach({ writeLine: (w) => (written.push(w), Promise.resolve()), isJoined: () => true });
     let settled = false;
     const first = queue.enqueue('#a', [line('1')]).finally(() => (settled = true));
@@ -135,7 +131,7 @@ describe('send queue', () => {
 
   it('fails a piece for a channel that is not joined in time, retryably, and writes nothing', async () => {
     const written: string[] = [];
-    const queue = new SendQueue(new TokenBucket(5, 0), { onWritten: () => undefined }, 30);
+    const queue = new SendQueue(new TokenBucket(5, 0), 30);
     queue.attach({
       writeLine: (wire) => {
         written.push(wire);
@@ -160,12 +156,7 @@ describe('send queue across a reconnect with a longer source', () => {
     const text = 'x'.repeat(512 - 2 - oldSource - byteLength('PRIVMSG #a :[kosmi] <bob> '));
     const rendered = renderLine({ kind: 'text', target: '#a', prefix: '[kosmi] <bob> ', piece: text });
     expect(oldSource + byteLength(rendered.wire) + 2).toBe(512);
-    const queue: SendQueue = new SendQueue(
-      new TokenBucket(100, 0),
-      { onWritten: () => undefined },
-      60_000,
-      1,
-    );
+    const queue: SendQueue = new SendQueue(new TokenBucket(100, 0), 60_000, 1);
     queue.attach({ ...answeringSink(() => queue, written), sourceBytes: newSource });
     const wire = await queue.enqueue('#a', [rendered]);
     const relayed = written.filter((w) => !w.startsWith('PING'));
@@ -255,7 +246,7 @@ describe('send queue after a clean close', () => {
       writeLine: () => (fail ? Promise.reject(new Error('EPIPE')) : Promise.resolve()),
       isJoined: () => true,
     };
-    const queue = new SendQueue(new TokenBucket(100, 0), { onWritten: () => undefined }, 60_000, 60_000);
+    const queue = new SendQueue(new TokenBucket(100, 0), 60_000, 60_000);
     queue.attach(sink);
     const read = queue.enqueue('#a', [{ wire: 'PRIVMSG #a :read by the server', text: 'x' }]);
     await pause(1);

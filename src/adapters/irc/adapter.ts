@@ -84,13 +84,7 @@ export class IrcAdapter extends BaseAdapter {
       edits: false,
     };
     const bucket = new TokenBucket(settings.flood_burst, settings.flood_rate);
-    this.queue = new SendQueue(
-      bucket,
-      { onWritten: (line) => this.wireListener?.(line.text) },
-      undefined,
-      undefined,
-      settings.max_line_bytes,
-    );
+    this.queue = new SendQueue(bucket, undefined, undefined, settings.max_line_bytes);
     this.controlLine = () => bucket.forceTake();
     this.ignoreNicks = settings.ignore_nicks.map((pattern) => new RegExp(pattern, 'i'));
     this.ignoreMessages = settings.ignore_messages.map((pattern) => new RegExp(pattern));
@@ -110,9 +104,6 @@ export class IrcAdapter extends BaseAdapter {
       }),
     };
   }
-
-  /** The core's echo memory (the same listener for every piece). */
-  private wireListener: WireListener | undefined;
 
   start(): Promise<void> {
     // Validates the server address now: a bad one is a local setup error, not a network outage.
@@ -142,14 +133,13 @@ export class IrcAdapter extends BaseAdapter {
     if (!this.channels.some((channel) => ircLower(channel) === ircLower(piece.channel))) {
       throw new DeliveryError(`${piece.channel} is not a channel of ${this.account}`, { retryable: false });
     }
-    this.wireListener = onWire;
     const line = renderLine({
       kind: piece.kind,
       target: piece.channel,
       prefix: piece.prefix,
       piece: piece.text,
     });
-    return { wire: await this.queue.enqueue(piece.channel, [line]) };
+    return { wire: await this.queue.enqueue(piece.channel, [line], onWire) };
   }
 
   private supervise(): Promise<void> {

@@ -29,6 +29,8 @@ interface Item {
   /** Lines written and not yet confirmed. */
   unconfirmed: number;
   settled: boolean;
+  /** Told each line of this piece the moment it is written (the core's echo memory). */
+  readonly onWire: (text: string) => void;
   readonly resolve: (wire: string[]) => void;
   readonly reject: (error: DeliveryError) => void;
   waitTimer?: NodeJS.Timeout;
@@ -36,11 +38,6 @@ interface Item {
 
 interface ItemLine extends SentLine {
   readonly item: Item;
-}
-
-export interface SendQueueEvents {
-  /** Every PRIVMSG/NOTICE, the moment it is written (echo memory). */
-  readonly onWritten: (line: RenderedLine) => void;
 }
 
 /**
@@ -62,7 +59,6 @@ export class SendQueue {
 
   constructor(
     private readonly bucket: TokenBucket,
-    private readonly events: SendQueueEvents,
     private readonly notJoinedTimeoutMs: number = NOT_JOINED_TIMEOUT_MS,
     private readonly idleAckDelayMs: number = IDLE_ACK_DELAY_MS,
     private readonly maxLineBytes: number = 512,
@@ -78,8 +74,15 @@ export class SendQueue {
     return this.items.length + this.unconfirmed.size;
   }
 
-  /** Resolves with the lines' texts as written, once the server confirmed all of them. */
-  enqueue(channel: string, lines: readonly RenderedLine[]): Promise<string[]> {
+  /**
+   * Resolves with the lines' texts as written, once the server confirmed all of them; `onWire`
+   * hears each line as the socket takes it.
+   */
+  enqueue(
+    channel: string,
+    lines: readonly RenderedLine[],
+    onWire: (text: string) => void = () => undefined,
+  ): Promise<string[]> {
     if (lines.length === 0) return Promise.resolve([]);
     const sink = this.sink;
     if (sink === undefined) return Promise.reject(notConnected());
@@ -90,6 +93,7 @@ export class SendQueue {
         next: 0,
         unconfirmed: 0,
         settled: false,
+        onWire,
         resolve,
         reject,
       };
@@ -195,7 +199,7 @@ export class SendQueue {
     this.unconfirmed.added(sent);
     // A failed write leaves the line unconfirmed, so its piece fails when the connection closes.
     sink.writeLine(line.wire).then(
-      () => this.events.onWritten(line),
+      () => item.onWire(line.text),
       () => this.failedWrites.add(sent),
     );
   }
