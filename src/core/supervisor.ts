@@ -121,6 +121,7 @@ export async function superviseConnection(options: SuperviseOptions): Promise<vo
   let failedDelayMs = options.retryFailedMs;
   let attempt = 0;
   let failed = false;
+  let failedReason: string | undefined;
   let previous: AttemptEnd['kind'] | undefined;
   let lastReason: string | undefined;
 
@@ -186,14 +187,14 @@ export async function superviseConnection(options: SuperviseOptions): Promise<vo
     // A transient end (even while failed: the network, not the credentials) shows `disconnected`;
     // the doubling of the failed waits goes on until a connection resets it.
     if (end.kind !== 'retry-now') {
+      // The human was told once (error level); the same failure again is only the retry's trace.
+      const sameFailure = failed && end.kind === 'failed' && end.reason === failedReason;
       failed = end.kind === 'failed';
+      failedReason = failed ? end.reason : undefined;
       options.setState(end.kind === 'failed' ? 'failed' : 'disconnected', end.reason);
-      logStateChange(log, end.kind === 'failed' ? 'failed' : 'disconnected', {
-        attempt: ended,
-        delayMs,
-        reason: end.reason,
-        err: end.err,
-      });
+      const fields = { attempt: ended, delayMs, reason: end.reason, err: end.err };
+      if (sameFailure) log.info(fields, 'still failed');
+      else logStateChange(log, end.kind === 'failed' ? 'failed' : 'disconnected', fields);
     }
     // retry-now: the next line is the `reconnecting` of the attempt that follows at once.
     if (delayMs === 0) continue;

@@ -217,8 +217,8 @@ describe('superviseConnection', () => {
       { level: 30, msg: 'reconnecting', attempt: 1, delayMs: undefined, reason: 'ping timeout' },
       { level: 50, msg: 'account failed', attempt: 1, delayMs: 300_000, reason: 'password rejected' },
       { level: 30, msg: 'reconnecting', attempt: 2, delayMs: undefined, reason: 'password rejected' },
-      // Failed again: a new error line with the doubled wait, though the status did not change.
-      { level: 50, msg: 'account failed', attempt: 2, delayMs: 600_000, reason: 'password rejected' },
+      // Failed again for the same reason: the human was told; an info line with the doubled wait.
+      { level: 30, msg: 'still failed', attempt: 2, delayMs: 600_000, reason: 'password rejected' },
       { level: 30, msg: 'reconnecting', attempt: 3, delayMs: undefined, reason: 'password rejected' },
       { level: 30, msg: 'connected', attempt: 3, delayMs: undefined, reason: undefined },
       { level: 30, msg: 'disconnected', attempt: undefined, delayMs: undefined, reason: 'stopped' },
