@@ -1,9 +1,9 @@
 /**
  * The adapter's HTTP transport to the Client-Server API: fetch with an AbortSignal, so every
  * request (the /sync long-poll included) ends when the adapter stops, and every failure becomes a
- * MatrixApiError or MatrixNetworkError for classifyMatrixError(). matrix-bot-sdk runs on top of it
- * (client.ts overrides its doRequest), which replaces the SDK's `request`-based client: that one
- * cannot be aborted and keeps sockets open after stop.
+ * MatrixApiError or MatrixNetworkError for classifyMatrixError(). With encryption on, matrix-bot-sdk
+ * runs on top of it (client.ts overrides its doRequest), which replaces the SDK's `request`-based
+ * client: that one cannot be aborted and keeps sockets open after stop.
  */
 import { MatrixApiError, MatrixNetworkError, isAbort } from './errors.js';
 

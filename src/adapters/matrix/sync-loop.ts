@@ -3,7 +3,7 @@
  * after 5-15 s and never reports a rejected token; this one sees every failure: token errors are
  * renewed by MatrixApi (single flight), 429 waits retry_after_ms, network/5xx back off, and a
  * failure that needs a human (MatrixAuthFailure) ends the loop so the adapter can report `failed`.
- * Each batch is handed over (the adapter feeds it to the SDK's processSync) before its next_batch
+ * Each batch is handed over (the adapter dispatches its events, sync-events.ts) before its next_batch
  * is stored, so a crash replays a batch rather than losing one.
  */
 import type { Logger } from 'pino';
