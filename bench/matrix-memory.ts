@@ -4,13 +4,16 @@
  * then /proc/<pid>/status VmHWM and VmRSS, and a heap snapshot (SIGUSR2, written into the daemon's
  * dir) that bench/heap-by-module.ts summarizes.
  *
- *   npm run build && node --import tsx bench/matrix-memory.ts [--snapshot OUT.heapsnapshot] [--no-matrix]
+ *   npm run build && node --import tsx bench/matrix-memory.ts [--snapshot OUT.heapsnapshot] [--no-matrix] [--kosmi]
+ *
+ * --no-matrix: IRC only (two channels of one account); --kosmi: a Kosmi room (emulator) in the gateway too.
  */
 import { copyFileSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { removeDir, startDaemon } from '../test/helpers/daemon.js';
 import { connectIrcClient } from '../test/helpers/irc-client.js';
+import { startKosmiEmulator } from '../test/helpers/kosmi-emulator/index.js';
 import { startHomeserver } from '../test/helpers/matrix-homeserver/index.js';
 import { startNgircd } from '../test/helpers/ngircd.js';
 import { uniqueName } from '../test/helpers/ports.js';
@@ -23,6 +26,7 @@ const PASSWORD = 'memory-matrix-password';
 const args = process.argv.slice(2);
 const snapshotOut = args.includes('--snapshot') ? args[args.indexOf('--snapshot') + 1] : undefined;
 const withMatrix = !args.includes('--no-matrix');
+const withKosmi = args.includes('--kosmi');
 
 async function status(pid: number): Promise<{ hwm: number; rss: number }> {
   const text = await readFile(`/proc/${pid}/status`, 'utf8');
@@ -30,7 +34,12 @@ async function status(pid: number): Promise<{ hwm: number; rss: number }> {
   return { hwm: kb('VmHWM') / 1024, rss: kb('VmRSS') / 1024 };
 }
 
-const [ngircd, hs] = await Promise.all([startNgircd(), startHomeserver()]);
+const kosmiRoom = `@${uniqueName('mem')}`;
+const [ngircd, hs, kosmi] = await Promise.all([
+  startNgircd(),
+  startHomeserver(),
+  withKosmi ? startKosmiEmulator({ rooms: [kosmiRoom] }) : undefined,
+]);
 const channel = `#${uniqueName('mem')}`;
 const channel2 = `#${uniqueName('mem')}`;
 const alias = `#${uniqueName('mem')}:localhost`;
@@ -51,6 +60,23 @@ password = "\${MATRIX_PASSWORD}"
 sync_timeout_seconds = 5
 `
   : '';
+const kosmiAccount =
+  kosmi === undefined
+    ? ''
+    : `[kosmi.main]
+web_url = "${kosmi.webUrl}"
+api_url = "${kosmi.apiUrl}"
+ws_url = "${kosmi.wsUrl}"
+send_rate_per_second = 200
+send_burst = 200
+`;
+const kosmiInout =
+  kosmi === undefined
+    ? ''
+    : `  [[gateway.inout]]
+  account = "kosmi.main"
+  channel = "${kosmiRoom}"
+`;
 const daemon = startDaemon({
   env: {
     LOG_LEVEL: 'info',
@@ -64,6 +90,7 @@ server = "127.0.0.1:${ngircd.port}"
 nick = "${ircRelay}"
 flood_rate = 0
 ${other}
+${kosmiAccount}
 [[gateway]]
 name = "mem"
   [[gateway.inout]]
@@ -72,7 +99,7 @@ name = "mem"
   [[gateway.inout]]
   account = "${withMatrix ? 'matrix.home' : 'irc.net'}"
   channel = "${withMatrix ? alias : channel2}"
-`,
+${kosmiInout}`,
 });
 const pid = daemon.process.pid as number;
 try {
@@ -130,6 +157,7 @@ try {
   process.stdout.write(
     `${JSON.stringify({
       matrix: withMatrix,
+      kosmi: withKosmi,
       messages: MESSAGES,
       startupHwmMiB: +startup.hwm.toFixed(1),
       peakHwmMiB: +after.hwm.toFixed(1),
@@ -140,6 +168,6 @@ try {
 } finally {
   await daemon.stop('SIGTERM');
   await human.quit();
-  await Promise.all([ngircd.stop(), hs.close()]);
+  await Promise.all([ngircd.stop(), hs.close(), kosmi?.close()]);
   removeDir(daemon.dir);
 }
