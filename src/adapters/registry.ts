@@ -4,8 +4,8 @@ import type { AdapterDeps } from './types.js';
 
 /**
  * The one place that knows which adapter serves which protocol. Each adapter module is loaded
- * only when an account of its protocol exists, so a relay without Matrix never loads
- * matrix-bot-sdk and one without Kosmi never loads graphql-ws.
+ * only when an account of its protocol exists, so a relay without Kosmi never loads graphql-ws
+ * (and matrix-bot-sdk is loaded only for Matrix accounts with encryption on).
  */
 export async function createAdapter(account: AccountConfig, deps: AdapterDeps): Promise<ChatAdapter> {
   switch (account.protocol) {

@@ -8,7 +8,6 @@ import { createMatrixAdapter } from '../../src/adapters/matrix/index.js';
 import {
   CRYPTO_MODULE,
   MatrixCryptoUnavailableError,
-  cryptoStandIn,
   loadMatrixSdk,
   nativeCryptoLoaded,
 } from '../../src/adapters/matrix/sdk-loader.js';
@@ -18,36 +17,16 @@ import { memoryCursors } from '../helpers/memory-cursors.js';
 const requireHere = createRequire(import.meta.url);
 const cryptoModulesInCache = (): string[] =>
   Object.keys(requireHere.cache).filter((file) => file.includes('matrix-sdk-crypto-nodejs'));
+const sdkModulesInCache = (): string[] =>
+  Object.keys(requireHere.cache).filter((file) => file.includes(`${path.sep}matrix-bot-sdk${path.sep}`));
 
 // Vitest runs each test file in its own process, and these tests run in order: first without
-// encryption (nothing may load the native module), then with it (it must fail clearly here,
-// where the native binary was never downloaded).
+// encryption (nothing may load the native module, nor matrix-bot-sdk, which requires it eagerly),
+// then with it (it must fail clearly here, where the native binary was never downloaded).
 describe('matrix-bot-sdk loader', () => {
-  it('loads matrix-bot-sdk without ever requiring the native crypto module', () => {
-    expect(cryptoModulesInCache()).toEqual([]);
-    const sdk = loadMatrixSdk({ encryption: false });
-    const client = new sdk.MatrixClient('http://127.0.0.1:9', 'token');
-    expect(client.crypto).toBeUndefined();
-    expect(
-      Object.keys(requireHere.cache).some((file) => file.includes(`${path.sep}matrix-bot-sdk${path.sep}`)),
-    ).toBe(true);
-    expect(cryptoModulesInCache()).toEqual([]);
-    expect(nativeCryptoLoaded()).toBe(false);
-  });
-
-  it('gives the SDK an inert stand-in whose every use says encryption is disabled', () => {
-    loadMatrixSdk({ encryption: false });
-    const binding = cryptoStandIn as Record<string, unknown>;
-    expect(() => binding.OlmMachine).toThrow(
-      /end-to-end encryption is disabled.*OlmMachine is not available/,
-    );
-    expect(() => binding.UserId).toThrow(/end-to-end encryption is disabled/);
-    expect('OlmMachine' in binding).toBe(false);
-    expect(cryptoModulesInCache()).toEqual([]);
-  });
-
-  it('is not loaded by creating an adapter, only by starting one', async () => {
+  it('with encryption off, neither creating nor starting an adapter loads matrix-bot-sdk or the native crypto module', async () => {
     const { rmSync } = await import('node:fs');
+    expect(cryptoModulesInCache()).toEqual([]);
     const dataDir = mkdtempSync(path.join(tmpdir(), 'kr-loader-'));
     const settings = matrixAccountSchema.parse({
       homeserver: 'http://127.0.0.1:9',
@@ -60,15 +39,18 @@ describe('matrix-bot-sdk loader', () => {
       channels: ['#room:localhost'],
       cursors: memoryCursors(),
     });
+    expect(sdkModulesInCache()).toEqual([]);
     await adapter.start();
     await adapter.stop(1_000);
     expect(cryptoModulesInCache()).toEqual([]);
+    expect(sdkModulesInCache()).toEqual([]);
+    expect(nativeCryptoLoaded()).toBe(false);
     rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('with encryption on, a missing native module is a clear startup error that says how to get it', async () => {
-    expect(() => loadMatrixSdk({ encryption: true })).toThrow(MatrixCryptoUnavailableError);
-    expect(() => loadMatrixSdk({ encryption: true })).toThrow(
+    expect(() => loadMatrixSdk()).toThrow(MatrixCryptoUnavailableError);
+    expect(() => loadMatrixSdk()).toThrow(
       new RegExp(
         `${CRYPTO_MODULE.replace(/[/.-]/g, '\\$&')} cannot be loaded .*npm rebuild @matrix-org/matrix-sdk-crypto-nodejs --ignore-scripts=false`,
       ),
@@ -89,5 +71,6 @@ describe('matrix-bot-sdk loader', () => {
       /end-to-end encryption is enabled but .* or set encryption = false/,
     );
     expect(nativeCryptoLoaded()).toBe(false);
+    expect(sdkModulesInCache()).toEqual([]);
   });
 });

@@ -10,17 +10,17 @@ import type { OutboundPiece } from '../../core/message.js';
 import { superviseConnection, type AttemptContext, type AttemptEnd } from '../../core/supervisor.js';
 import { BaseAdapter } from '../base-adapter.js';
 import type { AccountCursors, AdapterDeps } from '../types.js';
-import { MatrixApi, createRelayClient, type RelayClient } from './client.js';
-import { cryptoStoreDir, sessionFile, syncStateFile } from './files.js';
+import { MatrixApi, type RelayClient } from './client.js';
+import { MatrixE2ee } from './e2ee.js';
+import { sessionFile, syncStateFile } from './files.js';
 import { fillTimelineGaps } from './gap-fill.js';
 import { mapRoomMessage } from './inbound.js';
-import { bridgeSdkLogs } from './log-bridge.js';
 import { MAX_TEXT_BYTES } from './outbound.js';
 import { Rooms } from './rooms.js';
-import { loadMatrixSdk } from './sdk-loader.js';
 import { MatrixSender } from './sender.js';
 import { MatrixAuthFailure, SessionManager } from './session-manager.js';
 import { SessionStore } from './session-store.js';
+import { dispatchSyncEvents } from './sync-events.js';
 import { runSyncLoop, type BatchMode, type SyncProgress } from './sync-loop.js';
 import { SyncStore } from './sync-store.js';
 
@@ -62,6 +62,7 @@ export class MatrixAdapter extends BaseAdapter {
   private readonly rooms: Rooms;
   private readonly sender: MatrixSender;
   private client: RelayClient | undefined;
+  private e2ee: MatrixE2ee | undefined;
   private syncStore: SyncStore | undefined;
   private running: Promise<void> | undefined;
   /** When this account first ever started (ms); the first sync's events before it are history. */
@@ -131,20 +132,21 @@ export class MatrixAdapter extends BaseAdapter {
   async start(): Promise<void> {
     if (this.running !== undefined) return;
     this.firstStartedAt = firstStart(this.deps.cursors);
-    const sdk = loadMatrixSdk({ encryption: this.settings.encryption });
-    bridgeSdkLogs(sdk, this.deps.logger);
     this.syncStore = new SyncStore(syncStateFile(this.deps.dataDir, this.account), (reason) =>
       this.log.warn({ reason }, 'ignoring unreadable Matrix sync state; starting without backlog'),
     );
-    const cryptoStore = this.settings.encryption
-      ? new sdk.RustSdkCryptoStorageProvider(cryptoStoreDir(this.deps.dataDir, this.account))
+    // matrix-bot-sdk is loaded for end-to-end encryption only (sdk-loader.ts says why).
+    this.e2ee = this.settings.encryption
+      ? MatrixE2ee.load({
+          account: this.account,
+          dataDir: this.deps.dataDir,
+          logger: this.deps.logger,
+          homeserver: this.settings.homeserver,
+          api: this.api,
+          storage: this.syncStore,
+        })
       : undefined;
-    this.client = createRelayClient(sdk, {
-      homeserver: this.settings.homeserver,
-      api: this.api,
-      storage: this.syncStore,
-      cryptoStore,
-    });
+    this.client = this.e2ee?.client;
     this.running = superviseConnection({
       log: this.log,
       signal: this.abort.signal,
@@ -270,16 +272,15 @@ export class MatrixAdapter extends BaseAdapter {
           : 'leave';
       this.rooms.onLeave(roomId, membership);
     }
-    // processSync emits timeline events only; the state section (names, encryption) is read here.
+    // dispatchSyncEvents hands over timeline events; the state section (names, encryption) is read here.
     for (const [roomId, room] of objectValues(rooms.join))
       for (const event of eventsOf(room.state)) this.rooms.observe(roomId, event);
-    await this.client?.feedSync(response, async (type, roomId, event) => {
-      if (typeof roomId !== 'string') return;
-      if (type === 'room.event') this.rooms.observe(roomId, event);
-      else if (type === 'room.message') await this.onRoomMessage(roomId, event, mode);
-      else if (type === 'room.failed_decryption')
-        this.log.warn({ roomId }, 'could not decrypt a Matrix message');
-    });
+    const handlers = {
+      onEvent: (roomId: string, event: unknown) => this.rooms.observe(roomId, event),
+      onMessage: (roomId: string, event: Json) => this.onRoomMessage(roomId, event, mode),
+      onUndecryptable: (roomId: string) => this.log.warn({ roomId }, 'could not decrypt a Matrix message'),
+    };
+    await dispatchSyncEvents(response, handlers, own === undefined ? undefined : this.e2ee?.forSync(own));
   }
 
   private async onRoomMessage(roomId: string, event: unknown, mode: BatchMode): Promise<void> {

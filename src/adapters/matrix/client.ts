@@ -1,16 +1,17 @@
 /**
  * How the adapter talks to the homeserver once it has a session.
  *
- * MatrixApi.request() is the single path for every authenticated call (ours and the SDK's): it
- * adds the current access token, and when the homeserver answers M_UNKNOWN_TOKEN or
- * M_MISSING_TOKEN, anywhere (sync, send, join, the SDK's own calls), it waits for the one shared
- * renewal (SessionManager.renew) and repeats the call with the new token.
+ * MatrixApi.request() is the single path for every authenticated call (ours and, with encryption
+ * on, the SDK's): it adds the current access token, and when the homeserver answers
+ * M_UNKNOWN_TOKEN or M_MISSING_TOKEN, anywhere (sync, send, join, the SDK's key uploads), it waits
+ * for the one shared renewal (SessionManager.renew) and repeats the call with the new token.
  *
- * matrix-bot-sdk's MatrixClient sends all its requests through doRequest(); the subclass made by
- * createRelayClient() routes doRequest into MatrixApi. So the SDK client never holds a token of its
- * own: after a re-login the same client, with the same storage and handlers, carries on with the new
- * token (instead of building a new client, which the stock SDK would need since its token is fixed;
- * a new client would also open a second crypto store on the same files).
+ * With `encryption = true` the account also has a matrix-bot-sdk MatrixClient, for its CryptoClient
+ * only (sdk-loader.ts). createRelayClient() routes the client's requests into MatrixApi, so the SDK
+ * client never holds a token of its own: after a re-login the same client, with the same crypto
+ * store and handlers, carries on with the new token (instead of building a new client, which the
+ * stock SDK would need since its token is fixed; a new client would also open a second crypto
+ * store on the same files).
  */
 import type { MatrixClient } from 'matrix-bot-sdk';
 import { classifyMatrixError } from './errors.js';
@@ -49,11 +50,8 @@ export class MatrixApi {
   }
 }
 
-/** The SDK client plus the one protected method the sync loop needs. */
-export interface RelayClient extends MatrixClient {
-  /** MatrixClient.processSync: emits room.message, room.event, room.invite, ... (decrypting first). */
-  feedSync(raw: unknown, emit: (type: string, ...payload: unknown[]) => Promise<void>): Promise<void>;
-}
+/** The SDK client of an account with encryption on; its `crypto` is the CryptoClient. */
+export type RelayClient = MatrixClient;
 
 type DoRequestArgs = [
   method: 'GET' | 'POST' | 'PUT' | 'DELETE',
@@ -66,12 +64,21 @@ type DoRequestArgs = [
   noEncoding?: boolean,
 ];
 
+/**
+ * matrix-bot-sdk 0.8.0 has no request hook and no way to change a client's token: every call of
+ * the client and of its CryptoClient / RustEngine (keys upload, query, claim, to-device) goes through
+ * the public method MatrixClient.doRequest (lib/MatrixClient.js line 1773, declared public in
+ * lib/MatrixClient.d.ts), which adds the token given to the constructor. The only other hook,
+ * setRequestFn (lib/request.js), is process-wide and must mimic the `request` package. So this
+ * subclass overrides doRequest; test/unit/matrix-sdk-contract.test.ts fails when an SDK upgrade
+ * renames it, changes its parameters or stops calling it.
+ */
 export function createRelayClient(
   sdk: MatrixSdkModule,
   options: { homeserver: string; api: MatrixApi; storage: SyncStore; cryptoStore?: unknown },
 ): RelayClient {
   const { api } = options;
-  class SdkClient extends sdk.MatrixClient implements RelayClient {
+  class SdkClient extends sdk.MatrixClient {
     override doRequest(
       ...[method, endpoint, qs, body, timeout, raw, contentType, noEncoding]: DoRequestArgs
     ): Promise<unknown> {
@@ -80,14 +87,10 @@ export function createRelayClient(
         path: endpoint.startsWith('/') ? endpoint : `/${endpoint}`,
         query: qs ?? null,
         body,
-        ...(contentType === undefined ? {} : { contentType }),
+        ...(typeof contentType === 'string' ? { contentType } : {}),
         timeoutMs: timeout ?? 60_000,
         responseType: raw === true ? 'response' : noEncoding === true ? 'buffer' : 'json',
       });
-    }
-
-    feedSync(raw: unknown, emit: (type: string, ...payload: unknown[]) => Promise<void>): Promise<void> {
-      return this.processSync(raw, emit) as Promise<void>;
     }
   }
   // The token argument is unused: doRequest above supplies the current one on every call.

@@ -1,10 +1,15 @@
 /**
- * The adapter's HTTP transport to the Client-Server API: fetch with an AbortSignal, so every
- * request (the /sync long-poll included) ends when the adapter stops, and every failure becomes a
- * MatrixApiError or MatrixNetworkError for classifyMatrixError(). matrix-bot-sdk runs on top of it
- * (client.ts overrides its doRequest), which replaces the SDK's `request`-based client: that one
- * cannot be aborted and keeps sockets open after stop.
+ * The adapter's HTTP transport to the Client-Server API: node:http / node:https with an AbortSignal,
+ * so every request (the /sync long-poll included) ends when the adapter stops, and every failure
+ * becomes a MatrixApiError or MatrixNetworkError for classifyMatrixError(). Not fetch: Node's fetch
+ * is undici, whose first use costs about 20 MiB of RSS (its HTTP parser is WebAssembly), a quarter
+ * of the whole daemon's (issue 9 §2, bench/matrix-memory.ts); node:http is loaded anyway. Sockets
+ * are kept alive by the global agents (keepAlive is their default since Node 19). With encryption on, matrix-bot-sdk
+ * runs on top of it (client.ts overrides its doRequest), which replaces the SDK's `request`-based
+ * client: that one cannot be aborted and keeps sockets open after stop.
  */
+import http, { type IncomingHttpHeaders } from 'node:http';
+import https from 'node:https';
 import { MatrixApiError, MatrixNetworkError, isAbort } from './errors.js';
 
 export type QueryValue = string | number | boolean | readonly string[] | undefined | null;
@@ -44,50 +49,87 @@ export async function matrixRequest(baseUrl: string, request: MatrixRequest): Pr
   const headers: Record<string, string> = { accept: 'application/json' };
   if (request.accessToken !== undefined && request.accessToken !== '')
     headers.authorization = `Bearer ${request.accessToken}`;
-  let body: string | Uint8Array<ArrayBuffer> | undefined;
+  let body: Buffer | undefined;
   if (request.body !== undefined && request.body !== null) {
     if (Buffer.isBuffer(request.body)) {
-      body = new Uint8Array(request.body.byteLength);
-      body.set(request.body);
+      body = request.body;
       headers['content-type'] = request.contentType ?? 'application/octet-stream';
     } else {
-      body = JSON.stringify(request.body);
+      body = Buffer.from(JSON.stringify(request.body), 'utf8');
       headers['content-type'] = 'application/json';
     }
+    headers['content-length'] = String(body.byteLength);
   }
   const timeout = AbortSignal.timeout(request.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
   const signal = request.signal === undefined ? timeout : AbortSignal.any([request.signal, timeout]);
-  let response: Response;
-  let raw: Buffer;
+  let response: RawResponse;
   try {
-    response = await fetch(buildUrl(baseUrl, request.path, request.query), {
+    response = await exchange(new URL(buildUrl(baseUrl, request.path, request.query)), {
       method: request.method,
       headers,
       body,
       signal,
     });
-    raw = Buffer.from(await response.arrayBuffer());
   } catch (error) {
     if (request.signal?.aborted === true)
       throw request.signal.reason instanceof Error ? request.signal.reason : abortError();
     if (timeout.aborted || isAbort(error))
       throw new MatrixNetworkError(`${request.method} ${request.path}: timed out`, { cause: error });
-    throw new MatrixNetworkError(`${request.method} ${request.path}: ${describeFetchError(error)}`, {
+    throw new MatrixNetworkError(`${request.method} ${request.path}: ${describeNetworkError(error)}`, {
       cause: error,
     });
   }
-  if (!response.ok) throw apiError(response, raw);
+  const raw = response.body;
+  if (response.status < 200 || response.status > 299) throw apiError(response, raw);
   switch (request.responseType ?? 'json') {
     case 'buffer':
       return raw;
     case 'response': {
       const responseHeaders: Record<string, string> = {};
-      response.headers.forEach((value, name) => (responseHeaders[name] = value));
+      for (const [name, value] of Object.entries(response.headers))
+        if (value !== undefined) responseHeaders[name] = Array.isArray(value) ? value.join(', ') : value;
       return { statusCode: response.status, headers: responseHeaders, body: parseJson(raw) ?? raw };
     }
     case 'json':
       return raw.length === 0 ? {} : (parseJson(raw) ?? {});
   }
+}
+
+interface RawResponse {
+  readonly status: number;
+  readonly statusText: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: Buffer;
+}
+
+/** One request and its whole answer; rejects on a network error, an abort, or a cut-off answer. */
+function exchange(
+  url: URL,
+  options: { method: string; headers: Record<string, string>; body: Buffer | undefined; signal: AbortSignal },
+): Promise<RawResponse> {
+  const transport = url.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    const { method, headers, signal } = options;
+    const req = transport.request(url, { method, headers, signal }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          statusText: res.statusMessage ?? '',
+          headers: res.headers,
+          body: Buffer.concat(chunks),
+        }),
+      );
+      res.on('error', reject);
+      // The server or an abort closed the connection before the answer was complete.
+      res.on('close', () => {
+        if (!res.complete) reject(signal.aborted ? abortError() : new Error('answer cut off'));
+      });
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
 }
 
 function parseJson(raw: Buffer): unknown {
@@ -98,15 +140,15 @@ function parseJson(raw: Buffer): unknown {
   }
 }
 
-function apiError(response: Response, raw: Buffer): MatrixApiError {
+function apiError(response: RawResponse, raw: Buffer): MatrixApiError {
   const parsed = parseJson(raw);
   const body = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {};
   const errcode = typeof body.errcode === 'string' ? body.errcode : `HTTP_${response.status}`;
   const message = typeof body.error === 'string' ? body.error.slice(0, 300) : response.statusText;
   let retryAfterMs = typeof body.retry_after_ms === 'number' ? body.retry_after_ms : undefined;
   // Spec v1.10 moved the delay to the Retry-After header (seconds); either may be present.
-  const header = response.headers.get('retry-after');
-  if (retryAfterMs === undefined && header !== null && /^\d+$/.test(header.trim()))
+  const header = response.headers['retry-after'];
+  if (retryAfterMs === undefined && header !== undefined && /^\d+$/.test(header.trim()))
     retryAfterMs = Number(header.trim()) * 1000;
   return new MatrixApiError(response.status, errcode, message, {
     softLogout: body.soft_logout === true,
@@ -114,7 +156,9 @@ function apiError(response: Response, raw: Buffer): MatrixApiError {
   });
 }
 
-function describeFetchError(error: unknown): string {
+function describeNetworkError(error: unknown): string {
+  const own = (error as { code?: unknown }).code;
+  if (typeof own === 'string') return own;
   const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
   if (typeof cause?.code === 'string') return cause.code;
   if (typeof cause?.message === 'string') return cause.message;

@@ -4,8 +4,8 @@ import type { AdapterDeps } from '../types.js';
 import { MatrixAdapter } from './adapter.js';
 
 /**
- * The Matrix adapter factory (issue 4). matrix-bot-sdk is loaded by start(), through sdk-loader.ts,
- * so creating the adapter loads nothing heavy and a relay without Matrix never loads the SDK.
+ * The Matrix adapter factory (issue 4). matrix-bot-sdk is loaded by start() of an account with
+ * `encryption = true` only, through sdk-loader.ts, so creating the adapter loads nothing heavy.
  */
 export function createMatrixAdapter(
   accountId: string,

@@ -1,28 +1,28 @@
 /**
- * The one place that loads matrix-bot-sdk (issue 4 §3, "End-to-end encryption").
+ * The one place that loads matrix-bot-sdk (issue 4 §3, issue 9 §2), and only for accounts with
+ * `encryption = true`: the relay speaks the Client-Server API itself (http.ts, sync-loop.ts,
+ * sync-events.ts) and needs the SDK only for its end-to-end encryption (CryptoClient).
  *
- * matrix-bot-sdk 0.7.1 requires @matrix-org/matrix-sdk-crypto-nodejs eagerly (lib/index.js ->
- * lib/MatrixClient.js -> lib/e2ee/CryptoClient.js). That package is a napi-rs loader whose install
- * step downloads a native binary from GitHub; without the binary, `require('matrix-bot-sdk')`
- * throws "Cannot find module '@matrix-org/matrix-sdk-crypto-nodejs-linux-x64-gnu'". The SDK only
- * touches the binding inside functions that run when a client has a crypto store, so:
+ * Why not always: matrix-bot-sdk 0.8.0 requires @matrix-org/matrix-sdk-crypto-nodejs eagerly
+ * (lib/index.js -> lib/MatrixClient.js -> lib/e2ee/CryptoClient.js line 13), a napi-rs loader that
+ * throws without its native library (its install step downloads it from GitHub; this project
+ * installs with ignore-scripts). 0.8 offers no public way to load the SDK without it. Loading the
+ * SDK also costs about 45 MiB of RSS (it pulls in `request`, `express`, `lodash`, `sanitize-html`,
+ * `html-to-text`, `postgres`, `lowdb`, ... at require time, over 500 modules; measured with
+ * bench/matrix-memory.ts), and `request` makes Node 24 print deprecation warnings (punycode,
+ * util._extend). So without encryption the SDK is never loaded, and no private Node hook
+ * (Module._load) is needed to keep the native module out.
  *
- * - While the SDK is being required (CommonJS require is synchronous, so the window is exact), a
- *   Module._load hook answers that one module name with a stand-in and is removed right after.
- * - The stand-in is inert: every property read throws "end-to-end encryption is disabled". Once an
- *   account with `encryption = true` has loaded the real binding, the stand-in forwards to it.
- * - With encryption on, the real binding is required first; a missing native module becomes a
- *   startup error that says how to get it.
- *
- * Only the adapter calls this, and only from start(), so a relay without Matrix never loads the SDK.
+ * With encryption, the native binding is required first: a missing library becomes a startup
+ * error that says how to get it, instead of the SDK's bare "Cannot find module".
  */
-import Module, { createRequire } from 'node:module';
+import { createRequire } from 'node:module';
 import type * as MatrixSdk from 'matrix-bot-sdk';
 
 export type MatrixSdkModule = typeof MatrixSdk;
 
 export const CRYPTO_MODULE = '@matrix-org/matrix-sdk-crypto-nodejs';
-export const ENCRYPTION_DISABLED = 'end-to-end encryption is disabled (matrix.<account>.encryption = false)';
+export const SDK_MODULE = 'matrix-bot-sdk';
 
 export class MatrixCryptoUnavailableError extends Error {
   override readonly name = 'MatrixCryptoUnavailableError';
@@ -30,46 +30,31 @@ export class MatrixCryptoUnavailableError extends Error {
 
 const requireHere = createRequire(import.meta.url);
 
-/** Node's CommonJS loader entry point (lib/internal/modules/cjs/loader.js); not in @types/node. */
-interface ModuleInternals {
-  _load: (this: unknown, request: string, parent: unknown, isMain: boolean) => unknown;
+/** What the relay reads from the native binding itself (its index.d.ts, 0.4.0). */
+export interface CryptoBinding {
+  readonly StoreType: { readonly Sqlite: number };
 }
 
 let sdk: MatrixSdkModule | undefined;
-let realCrypto: object | undefined;
-
-/** What the SDK holds in place of the binding: throws until a real binding is installed. */
-export const cryptoStandIn: object = new Proxy(
-  {},
-  {
-    get(_target, property) {
-      if (realCrypto !== undefined) return Reflect.get(realCrypto, property) as unknown;
-      // Probes by module interop helpers and inspection are answered, not thrown at.
-      if (typeof property === 'symbol' || property === '__esModule' || property === 'then') return undefined;
-      throw new Error(`${ENCRYPTION_DISABLED}: ${CRYPTO_MODULE}.${property} is not available`);
-    },
-    has(_target, property) {
-      return realCrypto !== undefined && Reflect.has(realCrypto, property);
-    },
-  },
-);
+let binding: CryptoBinding | undefined;
 
 /**
  * How to get the binary; quoted by the startup error and docs/matrix.md. The package's postinstall
- * (download-lib.js) fetches matrix-sdk-crypto.<platform>.node from the matrix-rust-sdk GitHub
- * release of its version into the package directory; there are no per-platform npm packages.
+ * (download-lib.js) fetches matrix-sdk-crypto.<platform>.node from the GitHub release of its version
+ * (matrix-org/matrix-rust-sdk-crypto-nodejs, tag v<version>) into the package directory; there are
+ * no per-platform npm packages.
  */
 export const CRYPTO_INSTALL_HINT =
   `install its native library: with access to GitHub run ` +
   `"npm rebuild ${CRYPTO_MODULE} --ignore-scripts=false" (its install script downloads the prebuilt ` +
   `library for this platform), or copy matrix-sdk-crypto.<platform>.node (e.g. matrix-sdk-crypto.linux-x64-gnu.node, ` +
-  `from the matrix-rust-sdk release "matrix-sdk-crypto-nodejs-v<version>") into node_modules/${CRYPTO_MODULE}/; ` +
+  `from the matrix-org/matrix-rust-sdk-crypto-nodejs release "v<version>") into node_modules/${CRYPTO_MODULE}/; ` +
   `or set encryption = false`;
 
-function loadRealCrypto(): object {
-  if (realCrypto !== undefined) return realCrypto;
+function loadBinding(): CryptoBinding {
+  if (binding !== undefined) return binding;
   try {
-    realCrypto = requireHere(CRYPTO_MODULE) as object;
+    binding = requireHere(CRYPTO_MODULE) as CryptoBinding;
   } catch (error) {
     const why = error instanceof Error ? error.message.split('\n')[0] : String(error);
     throw new MatrixCryptoUnavailableError(
@@ -77,31 +62,20 @@ function loadRealCrypto(): object {
       { cause: error },
     );
   }
-  return realCrypto;
+  return binding;
 }
 
 /**
- * Returns matrix-bot-sdk, loading it on first use. With `encryption`, the native crypto binding is
- * loaded too (throws MatrixCryptoUnavailableError when it is missing); without, it never is.
+ * Loads the native crypto binding, then matrix-bot-sdk, on first use; for `encryption = true` only.
+ * Throws MatrixCryptoUnavailableError when the native library is missing.
  */
-export function loadMatrixSdk(options: { encryption: boolean }): MatrixSdkModule {
-  if (options.encryption) loadRealCrypto();
-  if (sdk !== undefined) return sdk;
-  const internals = Module as unknown as ModuleInternals;
-  const originalLoad = internals._load;
-  internals._load = function load(this: unknown, request: string, parent: unknown, isMain: boolean): unknown {
-    if (request === CRYPTO_MODULE) return cryptoStandIn;
-    return originalLoad.call(this, request, parent, isMain);
-  };
-  try {
-    sdk = requireHere('matrix-bot-sdk') as MatrixSdkModule;
-  } finally {
-    internals._load = originalLoad;
-  }
-  return sdk;
+export function loadMatrixSdk(): { sdk: MatrixSdkModule; binding: CryptoBinding } {
+  const loaded = loadBinding();
+  sdk ??= requireHere(SDK_MODULE) as MatrixSdkModule;
+  return { sdk, binding: loaded };
 }
 
 /** True once the native binding has been loaded in this process (tests check it stays false). */
 export function nativeCryptoLoaded(): boolean {
-  return realCrypto !== undefined;
+  return binding !== undefined;
 }

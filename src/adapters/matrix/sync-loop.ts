@@ -4,7 +4,7 @@
  * renewed by MatrixApi (single flight); any other failed sync ends the loop with the reason (and a
  * 429's retry_after_ms), so the adapter's supervisor (core/supervisor.ts) owns the wait and the
  * retry; a failure that needs a human (MatrixAuthFailure) is thrown so the adapter reports `failed`.
- * Each batch is handed over (the adapter feeds it to the SDK's processSync) before its next_batch
+ * Each batch is handed over (the adapter dispatches its events, sync-events.ts) before its next_batch
  * is stored, so a crash replays a batch rather than losing one.
  */
 import type { Logger } from 'pino';
