@@ -7,6 +7,7 @@ import { scrubSecrets } from '../log/logger.js';
 import { chromiumArgs, chromiumPath } from './chromium.js';
 import { LoginFailedError, TransientLoginError } from './errors.js';
 import { decodeJwt } from './jwt.js';
+import { errorMessage } from '../core/errors.js';
 
 export interface BrowserLoginOptions {
   readonly webUrl: string;
@@ -314,7 +315,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 }
 
 function firstLine(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
+  const text = errorMessage(error);
   // Playwright colours its messages with ANSI escapes.
   return (text.split('\n')[0] ?? text).replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g'), '');
 }

@@ -71,7 +71,7 @@ export async function runKosmiLogin(
         'Kosmi login done, token cached',
       );
     } catch (error) {
-      log.error({ err: error instanceof Error ? error.message : String(error) }, 'Kosmi login failed');
+      log.error({ err: error }, 'Kosmi login failed');
       code = EXIT_FAILED;
     }
   }

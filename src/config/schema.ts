@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Gateway } from '../core/gateway.js';
 import type { ConfigWarning } from './deprecated.js';
+import { parseHostPort } from './host-port.js';
 import { ircAccountSchema } from './irc.js';
 import { kosmiAccountSchema } from './kosmi.js';
 import { matrixAccountSchema } from './matrix.js';
@@ -16,7 +17,7 @@ const generalSchema = z
     /** "host:port" for /healthz and /metrics; absent: no HTTP listener. */
     http_listen: z
       .string()
-      .regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'must be "host:port"')
+      .refine((value) => parseHostPort(value)?.port !== undefined, 'must be "host:port"')
       .optional(),
     /** Outbound queue bounds per destination channel while it is disconnected. */
     queue_max_messages: z.number().int().positive().default(1000),

@@ -94,18 +94,18 @@ export class DeliveryQueue {
     for (const queued of pieces) this.items.push({ ...queued, sending: false, failures: 0 });
     this.expire();
     this.enforceCount();
-    this.kick();
+    this.resume();
   }
 
   /** Starts delivering if it can; called on enqueue and when the adapter connects. */
-  kick(): void {
+  resume(): void {
     if (this.retryTimer !== undefined || this.closed) return;
     this.pump();
   }
 
   /** Resolves true when the queue is empty, or false at the deadline or when the destination is down. */
   async drain(deadline: number): Promise<boolean> {
-    this.kick();
+    this.resume();
     const polls = Math.ceil(Math.max(0, deadline - this.now()) / DRAIN_POLL_MS) + 1;
     for (let i = 0; i < polls && this.items.length > 0 && this.now() < deadline; i++) {
       if (this.options.adapter.status().state !== 'connected') break;

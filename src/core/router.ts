@@ -305,7 +305,7 @@ export class Router {
   }
 
   private resume(account: string): void {
-    for (const [queueKey, queue] of this.queues) if (queueKey.startsWith(`${account}\u0000`)) queue.kick();
+    for (const [queueKey, queue] of this.queues) if (queueKey.startsWith(`${account}\u0000`)) queue.resume();
   }
 }
 

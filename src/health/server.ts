@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { Logger } from 'pino';
+import { parseHostPort } from '../config/host-port.js';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { STATUS_PAGE_CSP, STATUS_PAGE_HTML } from './page.js';
 import { buildStatus, type HealthSource } from './status.js';
@@ -22,11 +23,11 @@ export interface HealthServer {
   close(): Promise<void>;
 }
 
-/** Splits "host:port" or "[::1]:port". */
+/** Splits "host:port" or "[::1]:port" (general.http_listen, validated by the config schema). */
 export function parseListen(listen: string): { host: string; port: number } {
-  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(listen);
-  if (match === null) throw new Error(`not host:port: ${listen}`);
-  return { host: match[1] ?? match[2] ?? '127.0.0.1', port: Number(match[3]) };
+  const address = parseHostPort(listen);
+  if (address?.port === undefined) throw new Error(`not host:port: ${listen}`);
+  return { host: address.host, port: address.port };
 }
 
 /**

@@ -9,9 +9,9 @@ import {
   SQLITE_NOTADB,
   StoreLockedError,
   StoreOpenError,
-  errorText,
   sqliteCode,
 } from './errors.js';
+import { errorMessage } from '../core/errors.js';
 import { readPidFile, writePidFile } from './pid-file.js';
 import { migrate } from './schema.js';
 import { loadSqlite } from './sqlite.js';
@@ -48,7 +48,7 @@ export function openConnection(context: OpenContext): Connection {
   try {
     mkdirSync(context.dataDir, { recursive: true, mode: DIR_MODE });
   } catch (error) {
-    throw new StoreOpenError(file, `cannot create the data dir: ${errorText(error)}`, { cause: error });
+    throw new StoreOpenError(file, `cannot create the data dir: ${errorMessage(error)}`, { cause: error });
   }
   try {
     return openChecked(context, file);
@@ -71,7 +71,7 @@ function openChecked(context: OpenContext, file: string): Connection {
   try {
     db = new DatabaseSync(file);
   } catch (error) {
-    throw new StoreOpenError(file, errorText(error), { cause: error });
+    throw new StoreOpenError(file, errorMessage(error), { cause: error });
   }
   try {
     // The lock: in EXCLUSIVE locking mode SQLite keeps its kernel (fcntl) lock on the file from
@@ -104,9 +104,9 @@ function openChecked(context: OpenContext, file: string): Connection {
     if (code === SQLITE_BUSY || code === SQLITE_LOCKED) {
       throw new StoreLockedError(context.dataDir, readPidFile(path.join(context.dataDir, PID_FILE)));
     }
-    if (code === SQLITE_NOTADB || code === SQLITE_CORRUPT) throw new CorruptStoreError(errorText(error));
+    if (code === SQLITE_NOTADB || code === SQLITE_CORRUPT) throw new CorruptStoreError(errorMessage(error));
     if (error instanceof CorruptStoreError || error instanceof StoreOpenError) throw error;
-    throw new StoreOpenError(file, errorText(error), { cause: error });
+    throw new StoreOpenError(file, errorMessage(error), { cause: error });
   }
 }
 
@@ -116,7 +116,7 @@ function createFile(file: string): void {
     closeSync(openSync(file, 'wx', FILE_MODE));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
-      throw new StoreOpenError(file, errorText(error), { cause: error });
+      throw new StoreOpenError(file, errorMessage(error), { cause: error });
     }
   }
   if (!statSync(file).isFile()) throw new StoreOpenError(file, 'it exists and is not a regular file');
@@ -146,7 +146,7 @@ function moveAside(context: OpenContext, file: string, reason: string): void {
     } catch (error) {
       throw new StoreOpenError(
         file,
-        `it is corrupt (${reason}) and cannot be moved aside: ${errorText(error)}`,
+        `it is corrupt (${reason}) and cannot be moved aside: ${errorMessage(error)}`,
         {
           cause: error,
         },

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { closeQuietly, type Connection, type OpenContext } from './connection.js';
-import { errorText, isRetryableWriteError } from './errors.js';
+import { isRetryableWriteError } from './errors.js';
 import { applyOp, type WriteOp } from './journal.js';
 import { Queries } from './queries.js';
 import { isSameFile, reattach } from './reattach.js';
@@ -96,10 +96,7 @@ export class DurableWriter {
       applyOp(this.#queries, op);
     } catch (error) {
       if (!isRetryableWriteError(error)) {
-        this.#log.error(
-          { write: op.kind, err: errorText(error) },
-          'relay.db refused a write no retry can fix; dropped',
-        );
+        this.#log.error({ write: op.kind, err: error }, 'relay.db refused a write no retry can fix; dropped');
         return;
       }
       this.#journal.push(op);
@@ -155,16 +152,10 @@ export class DurableWriter {
         applyOp(queries, op);
       } catch (error) {
         if (isRetryableWriteError(error)) {
-          this.#log.debug(
-            { err: errorText(error), kept: this.#journal.length },
-            'relay.db still refuses writes',
-          );
+          this.#log.debug({ err: error, kept: this.#journal.length }, 'relay.db still refuses writes');
           return false;
         }
-        this.#log.error(
-          { write: op.kind, err: errorText(error) },
-          'relay.db refused a write no retry can fix; dropped',
-        );
+        this.#log.error({ write: op.kind, err: error }, 'relay.db refused a write no retry can fix; dropped');
       }
       this.#journal.shift();
     }
@@ -174,7 +165,7 @@ export class DurableWriter {
   #becomeUnwritable(reason: Unwritable, error?: unknown): void {
     if (!this.#durable) return;
     this.#durable = false;
-    const fields = { path: this.#path, reason, ...(error === undefined ? {} : { err: errorText(error) }) };
+    const fields = { path: this.#path, reason, ...(error === undefined ? {} : { err: error }) };
     switch (reason) {
       case 'write-failed':
         this.#log.error(

@@ -55,7 +55,3 @@ export function isRetryableWriteError(error: unknown): boolean {
   ];
   return !NEVER_HEALS.includes(code);
 }
-
-export function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

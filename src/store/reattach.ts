@@ -7,7 +7,7 @@ import {
   type Connection,
   type OpenContext,
 } from './connection.js';
-import { errorText } from './errors.js';
+import { errorMessage } from '../core/errors.js';
 
 /**
  * Whether the file at `file` is still the one `conn` opened. SQLite keeps writing to a file removed
@@ -21,7 +21,7 @@ export function isSameFile(file: string, conn: Connection, context: OpenContext)
     return stat.isFile() && stat.ino === conn.ino && stat.dev === conn.dev;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    context.log.debug({ err: errorText(error) }, 'cannot stat relay.db; assuming it is still ours');
+    context.log.debug({ err: error }, 'cannot stat relay.db; assuming it is still ours');
     return true;
   }
 }
@@ -60,7 +60,7 @@ export function reattach(file: string, conn: Connection | undefined, context: Op
     return { kind: 'reopened', conn: openConnection(context) };
   } catch (error) {
     if (current !== undefined) rmSync(temp, { force: true }); // the old handle still has it all
-    return { kind: 'waiting', conn: current, why: errorText(error) };
+    return { kind: 'waiting', conn: current, why: errorMessage(error) };
   }
 }
 

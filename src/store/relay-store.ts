@@ -2,7 +2,6 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { DB_FILE, PID_FILE, openConnection } from './connection.js';
 import { DurableWriter } from './durable-writer.js';
-import { errorText } from './errors.js';
 import {
   copiesWithJournal,
   journalCursor,
@@ -181,7 +180,7 @@ export class RelayStore {
     try {
       return queries.pruneMessageMap(olderThan);
     } catch (error) {
-      this.#log.warn({ err: errorText(error) }, 'pruning the message map failed; the next prune retries');
+      this.#log.warn({ err: error }, 'pruning the message map failed; the next prune retries');
       return 0;
     }
   }
@@ -213,7 +212,7 @@ export class RelayStore {
         queries.deleteExpiredEchoes(now);
       } catch (error) {
         // Expired rows are filtered out below anyway; the next call deletes them.
-        this.#log.debug({ err: errorText(error) }, 'deleting expired echoes failed');
+        this.#log.debug({ err: error }, 'deleting expired echoes failed');
       }
     }
     const stored = this.#read('echoes', [], (q) => q.liveEchoes(now));
@@ -279,7 +278,7 @@ export class RelayStore {
         this.#readWarningsSuppressed++;
       } else {
         this.#log.warn(
-          { read: what, err: errorText(error), suppressedSinceLast: this.#readWarningsSuppressed },
+          { read: what, err: error, suppressedSinceLast: this.#readWarningsSuppressed },
           'relay.db read failed; answering as if nothing were stored',
         );
         this.#readWarnedAt = now;

@@ -62,7 +62,7 @@ export function deliveryQueue(
   });
   if (options.kickOnConnect !== false) {
     adapter.on('status', (status) => {
-      if (status.state === 'connected') queue.kick();
+      if (status.state === 'connected') queue.resume();
     });
   }
   return {

@@ -47,7 +47,7 @@ describe('IRC adapter against ngircd: connection supervision', () => {
     // a relay that reconnects first must not speak to an empty channel. No race on timing.
     let release = true;
     h.adapter.on('status', (status) => {
-      if (status.state === 'connected' && release) queue.kick();
+      if (status.state === 'connected' && release) queue.resume();
     });
     let alice = await human(s, channel);
     await h.adapter.start();
@@ -64,7 +64,7 @@ describe('IRC adapter against ngircd: connection supervision', () => {
     alice = await human(s, channel); // resolves once alice's JOIN is done (end of NAMES)
     await h.waitForState('connected');
     release = true;
-    queue.kick();
+    queue.resume();
     await waitFor(() => texts(alice, nick()).length === 20, { what: 'queued lines', timeoutMs: 15_000 });
     expect(texts(alice, nick())).toEqual(
       Array.from({ length: 20 }, (_, i) => `[kosmi] <bob> during ${i + 1}`),

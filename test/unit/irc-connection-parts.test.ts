@@ -62,9 +62,9 @@ describe('NickKeeper', () => {
     const nicks = new NickKeeper('relay');
     nicks.nextAlternative(undefined);
     expect(nicks.changed('relay_')).toBe(false);
-    expect(nicks.onConfigured).toBe(false);
+    expect(nicks.hasConfiguredNick).toBe(false);
     expect(nicks.changed('Relay')).toBe(true);
-    expect(nicks.onConfigured).toBe(true);
+    expect(nicks.hasConfiguredNick).toBe(true);
     expect(nicks.changed('relay')).toBe(false);
   });
 

@@ -1,3 +1,4 @@
+import { parseHostPort } from '../../config/host-port.js';
 import type { IrcAccountConfig } from '../../config/irc.js';
 import {
   DeliveryError,
@@ -43,10 +44,9 @@ export interface IrcEndpoint {
 
 /** "host:port", "host", "[v6]:port"; the port defaults to 6697 with TLS, else 6667 (issue 2 §2). */
 export function parseServer(server: string, tls: boolean): IrcEndpoint {
-  const match = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d{1,5}))?$/.exec(server.trim());
-  if (match === null) throw new Error(`server "${server}" is not host:port`);
-  const host = match[1] ?? match[2] ?? '';
-  return { host, port: match[3] === undefined ? (tls ? 6697 : 6667) : Number(match[3]) };
+  const address = parseHostPort(server);
+  if (address === undefined) throw new Error(`server "${server}" is not host:port`);
+  return { host: address.host, port: address.port ?? (tls ? 6697 : 6667) };
 }
 
 /**

@@ -212,7 +212,7 @@ export class IrcConnection {
     if (this.ready || this.closed) return;
     this.ready = true;
     this.handlers.onReady();
-    if (!this.nicks.onConfigured) this.startNickRegain();
+    if (!this.nicks.hasConfiguredNick) this.startNickRegain();
   }
 
   private onLine(line: IrcLine): void {
@@ -343,7 +343,7 @@ export class IrcConnection {
     const configured = this.nicks.configured;
     if (this.client?.network.options.MONITOR !== undefined) this.writeControl(`MONITOR + ${configured}`);
     const poll = (): void => {
-      if (this.nicks.onConfigured) return;
+      if (this.nicks.hasConfiguredNick) return;
       this.writeControl(`ISON ${configured}`);
       this.after(this.settings.nickRegainMs, poll);
     };
@@ -351,7 +351,7 @@ export class IrcConnection {
   }
 
   private regainNick(): void {
-    if (this.ready && !this.nicks.onConfigured) this.writeControl(`NICK ${this.nicks.configured}`);
+    if (this.ready && !this.nicks.hasConfiguredNick) this.writeControl(`NICK ${this.nicks.configured}`);
   }
 
   private setNick(nick: string): void {

@@ -1,16 +1,11 @@
+import { MIRC_COLOUR_CODES } from '../../core/text-split.js';
+
 /**
  * mIRC formatting codes (https://modern.ircdocs.horse/formatting.html): bold \x02, colour \x03
  * with up to two 1-2 digit numbers, hex colour \x04 with up to two RRGGBB, reset \x0F, monospace
  * \x11, reverse \x16, italics \x1D, strikethrough \x1E, underline \x1F.
  */
-const FORMATTING = new RegExp(
-  [
-    '\\x03(?:\\d{1,2}(?:,\\d{1,2})?)?',
-    '\\x04(?:[0-9A-Fa-f]{6}(?:,[0-9A-Fa-f]{6})?)?',
-    '[\\x02\\x0F\\x11\\x16\\x1D\\x1E\\x1F]',
-  ].join('|'),
-  'g',
-);
+const FORMATTING = new RegExp(`${MIRC_COLOUR_CODES.source}|[\\x02\\x0F\\x11\\x16\\x1D\\x1E\\x1F]`, 'g');
 
 /** The text without mIRC formatting, for networks that cannot show it. */
 export function stripFormatting(text: string): string {

@@ -54,7 +54,7 @@ export class NickKeeper {
     return this.nick;
   }
 
-  get onConfigured(): boolean {
+  get hasConfiguredNick(): boolean {
     return ircLower(this.nick) === ircLower(this.configured);
   }
 
@@ -68,7 +68,7 @@ export class NickKeeper {
 
   /** The server confirmed a nick (001, or NICK from us); true when that regained the configured one. */
   changed(nick: string): boolean {
-    const regained = !this.onConfigured && ircLower(nick) === ircLower(this.configured);
+    const regained = !this.hasConfiguredNick && ircLower(nick) === ircLower(this.configured);
     this.nick = nick;
     this.own.add(ircLower(nick));
     return regained;

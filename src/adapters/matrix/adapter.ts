@@ -23,17 +23,11 @@ import { SessionStore } from './session-store.js';
 import { dispatchSyncEvents } from './sync-events.js';
 import { runSyncLoop, type BatchMode, type SyncProgress } from './sync-loop.js';
 import { SyncStore } from './sync-store.js';
+import { errorMessage } from '../../core/errors.js';
+import { isObject, objectValues, eventsOf, type Json } from './json.js';
 
 /** Waits after a failed sync or start (full jitter, core/backoff.ts). */
 const RECONNECT_BACKOFF = { initialMs: 500, maxMs: 30_000, stableAfterMs: 60_000 };
-
-type Json = Record<string, unknown>;
-const isObject = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-const objectValues = (value: unknown): [string, Json][] =>
-  isObject(value) ? Object.entries(value).filter((entry): entry is [string, Json] => isObject(entry[1])) : [];
-const eventsOf = (section: unknown): unknown[] =>
-  isObject(section) && Array.isArray(section.events) ? section.events : [];
 
 const FIRST_START_KEY = 'first_started_at';
 
@@ -195,7 +189,7 @@ export class MatrixAdapter extends BaseAdapter {
       if (context.signal.aborted) return { kind: 'stopped' };
       if (error instanceof MatrixAuthFailure) return this.failed(error.message, error);
       if (failure !== undefined) return this.failed(failure);
-      const reason = error instanceof Error ? error.message : String(error);
+      const reason = errorMessage(error);
       return { kind: 'transient', reason, err: error };
     } finally {
       this.endAttempt = undefined;
@@ -296,7 +290,7 @@ export class MatrixAdapter extends BaseAdapter {
     // a first sync that failed half-way is repeated as 'initial', and a message said meanwhile
     // must still be relayed (it is not history).
     if (mode === 'initial' && Date.now() - ageMs < this.firstStartedAt) return;
-    const joinedAt = this.rooms.historyBefore(roomId);
+    const joinedAt = this.rooms.joinStartedAt(roomId);
     if (joinedAt !== undefined && Date.now() - ageMs < joinedAt) {
       this.log.debug(
         { eventId: event.event_id },

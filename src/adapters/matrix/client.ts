@@ -97,10 +97,3 @@ export function createRelayClient(
   const cryptoStore = (options.cryptoStore ?? null) as ConstructorParameters<typeof sdk.MatrixClient>[3];
   return new SdkClient(options.homeserver, '', options.storage, cryptoStore);
 }
-
-/** True for errors that mean the account needs a human (auth), as opposed to a network problem. */
-export function isAuthFailure(error: unknown): error is MatrixAuthFailure {
-  return error instanceof MatrixAuthFailure;
-}
-
-export { classifyMatrixError };

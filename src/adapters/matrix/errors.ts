@@ -1,3 +1,4 @@
+import { errorMessage } from '../../core/errors.js';
 /**
  * Matrix errors and the one place that decides what an error means (house style: "Each adapter
  * has one place that decides retry vs fatal"). Error bodies follow the Client-Server API's
@@ -57,8 +58,7 @@ export function classifyMatrixError(error: unknown): MatrixErrorClass {
   if (isAbort(error)) return { kind: 'aborted' };
   if (error instanceof MatrixNetworkError) return { kind: 'transient', message: error.message };
   const api = asApiError(error);
-  if (api === undefined)
-    return { kind: 'transient', message: error instanceof Error ? error.message : String(error) };
+  if (api === undefined) return { kind: 'transient', message: errorMessage(error) };
   switch (api.errcode) {
     case 'M_UNKNOWN_TOKEN':
     case 'M_MISSING_TOKEN':

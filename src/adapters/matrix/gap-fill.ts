@@ -9,14 +9,12 @@
 import type { Logger } from 'pino';
 import type { MatrixApi } from './client.js';
 import { MatrixAuthFailure } from './session-manager.js';
+import { errorMessage } from '../../core/errors.js';
+import { isObject, type Json } from './json.js';
 
 /** Per room and sync batch; a longer gap (a long outage) is relayed from its newest part. */
 export const MAX_GAP_EVENTS = 1_000;
 const PAGE_SIZE = 100;
-
-type Json = Record<string, unknown>;
-const isObject = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 export interface GapFillOptions {
   readonly api: MatrixApi;
@@ -79,7 +77,7 @@ async function fetchGap(roomId: string, prevBatch: string, options: GapFillOptio
     if (error instanceof MatrixAuthFailure) throw error;
     // The events already fetched still go out; the rest of the gap is reported, not hidden.
     options.log.warn(
-      { roomId, fetched: newestFirst.length, reason: error instanceof Error ? error.message : String(error) },
+      { roomId, fetched: newestFirst.length, reason: errorMessage(error) },
       'could not fetch all messages of a sync gap',
     );
   }

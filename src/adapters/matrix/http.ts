@@ -11,6 +11,7 @@
 import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import { MatrixApiError, MatrixNetworkError, isAbort } from './errors.js';
+import { errorMessage } from '../../core/errors.js';
 
 export type QueryValue = string | number | boolean | readonly string[] | undefined | null;
 
@@ -162,7 +163,7 @@ function describeNetworkError(error: unknown): string {
   const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
   if (typeof cause?.code === 'string') return cause.code;
   if (typeof cause?.message === 'string') return cause.message;
-  return error instanceof Error ? error.message : String(error);
+  return errorMessage(error);
 }
 
 function abortError(): Error {

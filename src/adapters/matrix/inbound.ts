@@ -12,6 +12,7 @@
  * - Media (m.image, m.file, m.audio, m.video) become "file name + download link".
  */
 import type { MessageKind } from '../../core/message.js';
+import { isObject, type Json } from './json.js';
 
 export interface InboundOptions {
   readonly edits: 'mark' | 'drop';
@@ -24,10 +25,6 @@ export type Inbound =
   | { readonly relay: true; readonly kind: MessageKind; readonly text: string; readonly edited: boolean }
   | { readonly relay: false; readonly why: string };
 
-type Json = Record<string, unknown>;
-
-const isObject = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
 
 const MEDIA_TYPES = new Set(['m.image', 'm.file', 'm.audio', 'm.video']);

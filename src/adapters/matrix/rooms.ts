@@ -8,14 +8,12 @@ import { Backoff } from '../../core/backoff.js';
 import type { MatrixApi } from './client.js';
 import { classifyMatrixError } from './errors.js';
 import { MatrixAuthFailure } from './session-manager.js';
+import { errorMessage } from '../../core/errors.js';
+import { isObject, type Json } from './json.js';
 
 /** A join refused by the server (not invited, banned, unknown alias) is tried again this late. */
 export const JOIN_RETRY_REFUSED_MS = 5 * 60_000;
 const JOIN_BACKOFF = { initialMs: 1_000, maxMs: 60_000, stableAfterMs: 60_000 };
-
-type Json = Record<string, unknown>;
-const isObject = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 export interface RoomsOptions {
   readonly accountId: string;
@@ -77,10 +75,7 @@ export class Rooms {
     } catch (error) {
       if (error instanceof MatrixAuthFailure) return;
       // Unknown: rooms then count as joined before, and their recent events as new (never dropped).
-      this.options.log.debug(
-        { reason: error instanceof Error ? error.message : String(error) },
-        'could not list joined rooms',
-      );
+      this.options.log.debug({ reason: errorMessage(error) }, 'could not list joined rooms');
     }
     await Promise.all(this.options.channels.map((channel) => this.join(channel)));
   }
@@ -89,7 +84,7 @@ export class Rooms {
    * For a room this run joined anew: the local time the join began. A newly joined room's first
    * sync brings its recent history, which is not relayed (it was said before the relay was there).
    */
-  historyBefore(roomId: string): number | undefined {
+  joinStartedAt(roomId: string): number | undefined {
     return this.joinedAt.get(roomId);
   }
 
@@ -144,7 +139,7 @@ export class Rooms {
         this.joined.delete(roomId);
         delayMs = JOIN_RETRY_REFUSED_MS;
         log.error(
-          { channel, reason: error instanceof Error ? error.message : String(error), retryInMs: delayMs },
+          { channel, reason: errorMessage(error), retryInMs: delayMs },
           'cannot join Matrix room: invite the relay account or fix the channel in the gateway',
         );
       } else {
@@ -152,7 +147,7 @@ export class Rooms {
         this.backoffs.set(channel, backoff);
         delayMs = verdict.kind === 'rate-limited' ? verdict.retryAfterMs : backoff.next();
         log.warn(
-          { channel, reason: error instanceof Error ? error.message : String(error), retryInMs: delayMs },
+          { channel, reason: errorMessage(error), retryInMs: delayMs },
           'joining Matrix room failed, retrying',
         );
       }
@@ -173,10 +168,7 @@ export class Rooms {
     } catch (error) {
       const verdict = classifyMatrixError(error);
       if (verdict.kind === 'fatal') return; // M_NOT_FOUND: not encrypted
-      this.options.log.debug(
-        { roomId, reason: error instanceof Error ? error.message : String(error) },
-        'could not check room encryption',
-      );
+      this.options.log.debug({ roomId, reason: errorMessage(error) }, 'could not check room encryption');
     }
   }
 

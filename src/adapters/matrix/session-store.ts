@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { writeFileAtomic } from '../../core/atomic-file.js';
 import type { RefreshApi } from './auth-requests.js';
 import { readJsonFile } from './files.js';
+import { errorMessage } from '../../core/errors.js';
 
 export interface MatrixSession {
   readonly homeserver: string;
@@ -47,7 +48,7 @@ export class SessionStore {
     try {
       data = readJsonFile(this.file);
     } catch (error) {
-      onCorrupt(error instanceof Error ? error.message : String(error));
+      onCorrupt(errorMessage(error));
       return undefined;
     }
     if (data === undefined) return undefined;

@@ -19,10 +19,8 @@
  */
 import type { CryptoClient, MatrixClient } from 'matrix-bot-sdk';
 import type { MatrixSdkModule } from './sdk-loader.js';
+import { isObject, type Json } from './json.js';
 
-type Json = Record<string, unknown>;
-const isObject = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 const arrayAt = (value: unknown, key: string): unknown[] => {
   const found = isObject(value) ? value[key] : undefined;
   return Array.isArray(found) ? found : [];

@@ -12,6 +12,7 @@ import type { MatrixApi } from './client.js';
 import { classifyMatrixError } from './errors.js';
 import { MatrixAuthFailure } from './session-manager.js';
 import type { SyncStore } from './sync-store.js';
+import { errorMessage } from '../../core/errors.js';
 
 /**
  * initial: the very first sync of this account (no stored token): history, never relayed.
@@ -99,7 +100,7 @@ export async function runSyncLoop(options: SyncLoopOptions): Promise<SyncEnd> {
       if (error instanceof MatrixAuthFailure) throw error;
       const verdict = classifyMatrixError(error);
       if (signal.aborted) return { kind: 'stopped' };
-      const reason = error instanceof Error ? error.message : String(error);
+      const reason = errorMessage(error);
       progress.mode = mode;
       if (
         verdict.kind === 'fatal' &&
@@ -155,10 +156,7 @@ async function ensureFilter(options: SyncLoopOptions): Promise<string | undefine
     if (error instanceof MatrixAuthFailure) throw error;
     if (classifyMatrixError(error).kind === 'aborted') return undefined;
     // Syncing without a filter works, only with bigger answers.
-    options.log.debug(
-      { reason: error instanceof Error ? error.message : String(error) },
-      'could not create a sync filter',
-    );
+    options.log.debug({ reason: errorMessage(error) }, 'could not create a sync filter');
     return undefined;
   }
 }

@@ -7,6 +7,7 @@
 import type { IFilterInfo, IStorageProvider } from 'matrix-bot-sdk';
 import { writeFileAtomic } from '../../core/atomic-file.js';
 import { readJsonFile } from './files.js';
+import { errorMessage } from '../../core/errors.js';
 
 interface State {
   syncToken: string | null;
@@ -29,7 +30,7 @@ export class SyncStore implements IStorageProvider {
       if (parsed !== undefined) this.state = parsed;
       else if (data !== undefined) onCorrupt('unexpected content');
     } catch (error) {
-      onCorrupt(error instanceof Error ? error.message : String(error));
+      onCorrupt(errorMessage(error));
     }
   }
 
