@@ -6,6 +6,13 @@ import { startHomeserver, type MatrixHomeserver } from '../helpers/matrix-homese
 import { startNgircd, type NgircdServer } from '../helpers/ngircd.js';
 import { uniqueName } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait-for.js';
+import {
+  daemonConfig,
+  inoutGateway,
+  ircAccount,
+  kosmiAccount,
+  matrixAccount,
+} from '../helpers/daemon-config.js';
 
 const MATRIX_PASSWORD = 'e2e-matrix-password';
 
@@ -43,40 +50,20 @@ describe('e2e: Matrix <-> IRC <-> Kosmi in one gateway', () => {
     alice = await connectIrcClient({ port: ngircd.port, nick: uniqueName('alice'), channels: [channel] });
     daemon = startDaemon({
       env: { MATRIX_PASSWORD },
-      config: `
-[general]
-data_dir = "./data"
-remote_nick_format = "[{PROTOCOL}] <{NICK}> "
-
-[irc.net]
-server = "127.0.0.1:${ngircd.port}"
-nick = "${ircNick}"
-
-[matrix.home]
-homeserver = "${hs.url}"
-user_id = "${relayId}"
-password = "\${MATRIX_PASSWORD}"
-sync_timeout_seconds = 5
-
-[kosmi.main]
-web_url = "${kosmi.webUrl}"
-api_url = "${kosmi.apiUrl}"
-ws_url = "${kosmi.wsUrl}"
-send_rate_per_second = 200
-send_burst = 200
-
-[[gateway]]
-name = "all"
-  [[gateway.inout]]
-  account = "irc.net"
-  channel = "${channel}"
-  [[gateway.inout]]
-  account = "matrix.home"
-  channel = "${alias}"
-  [[gateway.inout]]
-  account = "kosmi.main"
-  channel = "${kosmiRoom}"
-`,
+      config: daemonConfig({
+        accounts: {
+          'irc.net': ircAccount(ngircd.port, ircNick),
+          'matrix.home': matrixAccount(hs.url, relayId, 'MATRIX_PASSWORD', { sync_timeout_seconds: 5 }),
+          'kosmi.main': kosmiAccount(kosmi, { send_rate_per_second: 200, send_burst: 200 }),
+        },
+        gateways: [
+          inoutGateway('all', [
+            ['irc.net', channel],
+            ['matrix.home', alias],
+            ['kosmi.main', kosmiRoom],
+          ]),
+        ],
+      }),
     });
     try {
       await alice.waitForLine((l) => l.startsWith(`:${ircNick}!`) && l.includes(' JOIN '), 20_000);

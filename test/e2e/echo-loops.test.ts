@@ -3,6 +3,7 @@ import { removeDir, startDaemon, type Daemon } from '../helpers/daemon.js';
 import { connectIrcClient, type TestIrcClient } from '../helpers/irc-client.js';
 import { startNgircd, type NgircdServer } from '../helpers/ngircd.js';
 import { uniqueName } from '../helpers/ports.js';
+import { daemonConfig, inoutGateway, ircAccount } from '../helpers/daemon-config.js';
 
 /**
  * Nothing the relay sent is relayed again (issue 2 §3): two of the relay's accounts sit in the
@@ -30,35 +31,23 @@ describe('e2e: no echo loops', () => {
       connectIrcClient({ port: server.port, nick: uniqueName('t'), channels: [two] }),
     ]);
     daemon = startDaemon({
-      config: `
-[irc.a]
-server = "127.0.0.1:${server.port}"
-nick = "${relayA}"
-[irc.b]
-server = "127.0.0.1:${server.port}"
-nick = "${relayB}"
-[irc.c]
-server = "127.0.0.1:${server.port}"
-nick = "${relayC}"
-
-[[gateway]]
-name = "first"
-  [[gateway.inout]]
-  account = "irc.a"
-  channel = "${shared}"
-  [[gateway.inout]]
-  account = "irc.c"
-  channel = "${one}"
-
-[[gateway]]
-name = "second"
-  [[gateway.inout]]
-  account = "irc.b"
-  channel = "${shared}"
-  [[gateway.inout]]
-  account = "irc.c"
-  channel = "${two}"
-`,
+      config: daemonConfig({
+        accounts: {
+          'irc.a': ircAccount(server.port, relayA),
+          'irc.b': ircAccount(server.port, relayB),
+          'irc.c': ircAccount(server.port, relayC),
+        },
+        gateways: [
+          inoutGateway('first', [
+            ['irc.a', shared],
+            ['irc.c', one],
+          ]),
+          inoutGateway('second', [
+            ['irc.b', shared],
+            ['irc.c', two],
+          ]),
+        ],
+      }),
     });
     for (const nick of [relayA, relayB])
       await inShared.waitForLine((l) => l.startsWith(`:${nick}!`) && l.includes(' JOIN '), 20_000);

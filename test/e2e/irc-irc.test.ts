@@ -5,6 +5,7 @@ import { startNgircd, type NgircdServer } from '../helpers/ngircd.js';
 import { uniqueName } from '../helpers/ports.js';
 import { startTcpGate, type TcpGate } from '../helpers/tcp-gate.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { daemonConfig, inoutGateway, ircAccount } from '../helpers/daemon-config.js';
 
 /**
  * The built daemon between two ngircd servers, one gateway (issue 2 §8, end-to-end): format,
@@ -29,28 +30,18 @@ describe('e2e: IRC <-> IRC through the daemon', () => {
     bob = await connectIrcClient({ port: serverB.port, nick: uniqueName('bob'), channels: [channel] });
     gateB = await startTcpGate(serverB.port);
     daemon = startDaemon({
-      config: `
-[general]
-data_dir = "./data"
-remote_nick_format = "[{PROTOCOL}] <{NICK}> "
-
-[irc.a]
-server = "127.0.0.1:${serverA.port}"
-nick = "${relayA}"
-
-[irc.b]
-server = "127.0.0.1:${gateB.port}"
-nick = "${relayB}"
-
-[[gateway]]
-name = "e2e"
-  [[gateway.inout]]
-  account = "irc.a"
-  channel = "${channel}"
-  [[gateway.inout]]
-  account = "irc.b"
-  channel = "${channel}"
-`,
+      config: daemonConfig({
+        accounts: {
+          'irc.a': ircAccount(serverA.port, relayA),
+          'irc.b': ircAccount(gateB.port, relayB),
+        },
+        gateways: [
+          inoutGateway('e2e', [
+            ['irc.a', channel],
+            ['irc.b', channel],
+          ]),
+        ],
+      }),
     });
     await alice.waitForLine((l) => l.startsWith(`:${relayA}!`) && l.includes(' JOIN '), 20_000);
     await bob.waitForLine((l) => l.startsWith(`:${relayB}!`) && l.includes(' JOIN '), 20_000);
