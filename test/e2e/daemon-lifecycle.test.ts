@@ -4,6 +4,7 @@ import { removeDir, startDaemon, type Daemon } from '../helpers/daemon.js';
 import { connectIrcClient, type TestIrcClient } from '../helpers/irc-client.js';
 import { startNgircd, type NgircdServer } from '../helpers/ngircd.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { daemonConfig, inoutGateway, ircAccount } from '../helpers/daemon-config.js';
 
 /**
  * The daemon as users run it (issue 2 §1, §5, §6): health reflects every account, secrets never
@@ -27,44 +28,27 @@ describe('e2e: daemon lifecycle', () => {
     watcher = await connectIrcClient({ port: server.port, nick: uniqueName('w'), channels: [channel] });
     daemon = startDaemon({
       env: { ...SECRETS, LOG_LEVEL: 'trace' },
-      config: `
-[general]
-data_dir = "./data"
-http_listen = "127.0.0.1:${healthPort}"
-
-[irc.a]
-server = "127.0.0.1:${server.port}"
-nick = "${relayA}"
-nickserv_password = "\${NICKSERV_PW}"
-
-[irc.b]
-server = "127.0.0.1:${server.port}"
-nick = "${relayB}"
-
-[irc.dead]
-server = "127.0.0.1:${deadPort}"
-nick = "${uniqueName('d')}"
-sasl_account = "relay"
-sasl_password = "\${DEAD_SASL_PW}"
-
-[[gateway]]
-name = "life"
-  [[gateway.inout]]
-  account = "irc.a"
-  channel = "${channel}"
-  [[gateway.inout]]
-  account = "irc.dead"
-  channel = "#elsewhere"
-
-[[gateway]]
-name = "life2"
-  [[gateway.inout]]
-  account = "irc.b"
-  channel = "${channel}"
-  [[gateway.inout]]
-  account = "irc.dead"
-  channel = "#elsewhere2"
-`,
+      config: daemonConfig({
+        general: { http_listen: `127.0.0.1:${healthPort}` },
+        accounts: {
+          'irc.a': ircAccount(server.port, relayA, { nickserv_password: '${NICKSERV_PW}' }),
+          'irc.b': ircAccount(server.port, relayB),
+          'irc.dead': ircAccount(deadPort, uniqueName('d'), {
+            sasl_account: 'relay',
+            sasl_password: '${DEAD_SASL_PW}',
+          }),
+        },
+        gateways: [
+          inoutGateway('life', [
+            ['irc.a', channel],
+            ['irc.dead', '#elsewhere'],
+          ]),
+          inoutGateway('life2', [
+            ['irc.b', channel],
+            ['irc.dead', '#elsewhere2'],
+          ]),
+        ],
+      }),
     });
     await watcher.waitForLine((l) => l.startsWith(`:${relayA}!`) && l.includes(' JOIN '), 20_000);
     await watcher.waitForLine((l) => l.startsWith(`:${relayB}!`) && l.includes(' JOIN '), 20_000);
@@ -142,22 +126,18 @@ describe('e2e: shutdown while a server hangs', () => {
     [frozen, other] = await Promise.all([startNgircd(), startNgircd()]);
     watcher = await connectIrcClient({ port: other.port, nick: uniqueName('hw'), channels: [channel] });
     daemon = startDaemon({
-      config: `
-[irc.frozen]
-server = "127.0.0.1:${frozen.port}"
-nick = "${relayF}"
-[irc.other]
-server = "127.0.0.1:${other.port}"
-nick = "${relayO}"
-[[gateway]]
-name = "hang"
-  [[gateway.inout]]
-  account = "irc.frozen"
-  channel = "${channel}"
-  [[gateway.inout]]
-  account = "irc.other"
-  channel = "${channel}"
-`,
+      config: daemonConfig({
+        accounts: {
+          'irc.frozen': ircAccount(frozen.port, relayF),
+          'irc.other': ircAccount(other.port, relayO),
+        },
+        gateways: [
+          inoutGateway('hang', [
+            ['irc.frozen', channel],
+            ['irc.other', channel],
+          ]),
+        ],
+      }),
     });
     await daemon.waitForLog((l) => l.account === 'irc.frozen' && l.msg === 'joined');
     await watcher.waitForLine((l) => l.startsWith(`:${relayO}!`) && l.includes(' JOIN '), 20_000);

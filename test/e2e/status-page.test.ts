@@ -8,6 +8,7 @@ import { connectIrcClient, type TestIrcClient } from '../helpers/irc-client.js';
 import { startNgircd, type NgircdServer } from '../helpers/ngircd.js';
 import { freePort, uniqueName } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { daemonConfig, inoutGateway, ircAccount } from '../helpers/daemon-config.js';
 
 /** Screenshots land here (gitignored), at stable names so a person can look at them after a run. */
 const OUTPUT_DIR = path.resolve(import.meta.dirname, '..', '..', 'test-output');
@@ -62,29 +63,19 @@ describe('e2e: the status page', () => {
     });
     healthPort = await freePort();
     daemon = startDaemon({
-      config: `
-[general]
-data_dir = "./data"
-http_listen = "127.0.0.1:${healthPort}"
-
-[irc.a]
-server = "127.0.0.1:${serverA.port}"
-nick = "${relayA}"
-password = "${serverPassword}"
-
-[irc.b]
-server = "127.0.0.1:${serverB.port}"
-nick = "${relayB}"
-
-[[gateway]]
-name = "status-e2e"
-  [[gateway.inout]]
-  account = "irc.a"
-  channel = "${channelA}"
-  [[gateway.inout]]
-  account = "irc.b"
-  channel = "${channelB}"
-`,
+      config: daemonConfig({
+        general: { http_listen: `127.0.0.1:${healthPort}` },
+        accounts: {
+          'irc.a': ircAccount(serverA.port, relayA, { password: serverPassword }),
+          'irc.b': ircAccount(serverB.port, relayB),
+        },
+        gateways: [
+          inoutGateway('status-e2e', [
+            ['irc.a', channelA],
+            ['irc.b', channelB],
+          ]),
+        ],
+      }),
     });
     await alice.waitForLine((l) => l.startsWith(`:${relayA}!`) && l.includes(' JOIN '), 20_000);
     await daemon.waitForLog((l) => l.account === 'irc.b' && l.msg === 'joined');
