@@ -2,7 +2,8 @@ import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { createAdapter as defaultCreateAdapter } from './adapters/registry.js';
 import type { AdapterDeps } from './adapters/types.js';
-import type { AccountConfig, RelayConfig } from './config/schema.js';
+import { channelsOf, diffConfig } from './config/diff.js';
+import type { AccountConfig, GeneralConfig, RelayConfig } from './config/schema.js';
 import type { ChatAdapter } from './core/adapter.js';
 import { ECHO_TTL_MS, EchoGuard } from './core/echo-guard.js';
 import { Router, type RouterAccount } from './core/router.js';
@@ -11,12 +12,15 @@ import { startHealthServer, type HealthServer } from './health/server.js';
 import { RelayStore, StoreLockedError } from './store/index.js';
 
 /** Shutdown must finish within this (issue 2 §1: "graceful shutdown within 10 s"). */
+/** From SIGTERM to exit within 10 s (issue 2 §1); main.ts sets its force-exit timer from it too. */
 export const SHUTDOWN_DEADLINE_MS = 10_000;
 /** Part of the deadline kept for adapters to say goodbye (QUIT, close frames) after flushing. */
 const ADAPTER_STOP_SHARE_MS = 2_500;
 const DAY_MS = 86_400_000;
 /** The message map is pruned this often (and once at start). */
 const PRUNE_INTERVAL_MS = 6 * 60 * 60_000;
+/** A reload gives an account it stops (removed, or reconnecting) this long for its goodbye (QUIT). */
+const RELOAD_STOP_MS = 3_000;
 
 export class StartupError extends Error {
   override readonly name = 'StartupError';
@@ -28,8 +32,22 @@ export interface AppDeps {
   readonly createAdapter?: (account: AccountConfig, deps: AdapterDeps) => Promise<ChatAdapter>;
 }
 
+/** What one reload did (the fields of its info line). */
+export interface ReloadSummary {
+  readonly added: readonly string[];
+  readonly removed: readonly string[];
+  readonly reconnected: readonly string[];
+  /** Enabled gateways after the reload. */
+  readonly gateways: readonly string[];
+}
+
 export interface App {
   start(): Promise<void>;
+  /**
+   * SIGHUP (issue 10 §4): applies a validated config to the running relay. Reloads run one at a
+   * time; one asked for during shutdown is ignored (undefined).
+   */
+  reload(next: RelayConfig): Promise<ReloadSummary | undefined>;
   /** Idempotent. Stops intake, flushes queues, stops adapters; resolves within deadlineMs. */
   stop(deadlineMs?: number): Promise<void>;
   readonly router: Router | undefined;
@@ -52,8 +70,22 @@ export function ensureDataDir(dir: string): void {
   }
 }
 
+function routerAccount(account: AccountConfig, adapter: ChatAdapter, general: GeneralConfig): RouterAccount {
+  const settings = account.settings;
+  return {
+    adapter,
+    label: settings.label ?? account.protocol,
+    remoteNickFormat: settings.remote_nick_format ?? general.remote_nick_format,
+    queueBounds: {
+      maxMessages: settings.queue_max_messages ?? general.queue_max_messages,
+      maxAgeMs: (settings.queue_max_age_seconds ?? general.queue_max_age_seconds) * 1000,
+    },
+  };
+}
+
 /** Wiring only (house style): builds adapters, router and health from a validated config. */
-export function createApp(config: RelayConfig, deps: AppDeps): App {
+export function createApp(initial: RelayConfig, deps: AppDeps): App {
+  let config = initial;
   const log = deps.logger;
   const makeAdapter = deps.createAdapter ?? defaultCreateAdapter;
   const traffic = new TrafficCounter();
@@ -63,12 +95,100 @@ export function createApp(config: RelayConfig, deps: AppDeps): App {
   let health: HealthServer | undefined;
   let pruneTimer: NodeJS.Timeout | undefined;
   let stopping: Promise<void> | undefined;
+  let reloading: Promise<unknown> = Promise.resolve();
 
-  const channelsOf = (accountId: string): string[] => {
-    const channels = new Set<string>();
-    for (const gateway of config.gateways)
-      for (const e of gateway.endpoints) if (e.account === accountId) channels.add(e.channel);
-    return [...channels];
+  const newAdapter = (account: AccountConfig, channels: readonly string[]): Promise<ChatAdapter> => {
+    const ledger = store;
+    if (ledger === undefined) throw new Error('the store is not open');
+    return makeAdapter(account, {
+      logger: log.child({ component: account.protocol, account: account.id }),
+      dataDir: config.general.data_dir,
+      channels,
+      cursors: {
+        get: (key) => ledger.getCursor(account.id, key),
+        set: (key, value) => ledger.setCursor(account.id, key, value),
+      },
+    });
+  };
+
+  const stopAdapter = (adapter: ChatAdapter, deadlineMs: number): Promise<void> =>
+    adapter
+      .stop(deadlineMs)
+      .catch((error: unknown) => log.warn({ err: error, account: adapter.account }, 'adapter stop failed'));
+
+  /** The reload itself; reload() runs one at a time. */
+  const applyReload = async (next: RelayConfig): Promise<ReloadSummary | undefined> => {
+    const activeRouter = router;
+    if (activeRouter === undefined || stopping !== undefined) return undefined;
+    const diff = diffConfig(config, next);
+    const accountOf = (id: string): AccountConfig => {
+      const account = next.accounts.get(id);
+      if (account === undefined) throw new Error(`no account ${id} in the new config`);
+      return account;
+    };
+    // Adapters that cannot take the change on their running connection get a new one.
+    const replace = new Set([
+      ...diff.reconnect.map((r) => r.account),
+      ...diff.live.filter((id) => adapters.get(id)?.reconfigure === undefined),
+    ]);
+    // Every new adapter is made before anything changes: one that cannot be made refuses the reload.
+    const created = new Map<string, ChatAdapter>();
+    try {
+      for (const id of [...diff.added, ...replace])
+        created.set(id, await newAdapter(accountOf(id), channelsOf(next.gateways, id)));
+    } catch (error) {
+      throw new Error('cannot create an adapter for the new config', { cause: error });
+    }
+    for (const id of diff.live) {
+      if (replace.has(id)) continue;
+      const account = accountOf(id);
+      if (adapters.get(id)?.reconfigure?.(account.settings, channelsOf(next.gateways, id)) !== true) {
+        replace.add(id);
+        created.set(id, await newAdapter(account, channelsOf(next.gateways, id)));
+      }
+    }
+    for (const r of diff.reconnect)
+      log.info({ account: r.account, keys: r.keys }, 'connection settings changed: reconnecting');
+    // Stopped before the router lets go of their queues, so nothing of theirs is still in flight.
+    const leaving = [...diff.removed, ...replace].flatMap((id) => adapters.get(id) ?? []);
+    await Promise.all(leaving.map((adapter) => stopAdapter(adapter, RELOAD_STOP_MS)));
+    for (const id of diff.removed) adapters.delete(id);
+    for (const [id, adapter] of created) adapters.set(id, adapter);
+    const routerAccounts = new Map<string, RouterAccount>();
+    for (const [id, adapter] of adapters)
+      routerAccounts.set(id, routerAccount(accountOf(id), adapter, next.general));
+    const result = activeRouter.reconfigure(next.gateways, routerAccounts);
+    for (const id of diff.removed) {
+      const kept = result.closed.filter((q) => q.account === id).reduce((n, q) => n + q.waiting, 0);
+      if (kept > 0)
+        log.warn({ account: id, kept }, 'account removed: its waiting messages stay in the store');
+    }
+    for (const q of result.closed) {
+      if (q.waiting > 0 && adapters.has(q.account) && !replace.has(q.account))
+        log.warn(
+          { account: q.account, channel: q.channel, kept: q.waiting },
+          'channel left the gateways: its waiting messages stay in the store',
+        );
+    }
+    config = next;
+    for (const key of diff.restartOnly)
+      log.warn({ key: `general.${key}` }, 'this change applies at the next start');
+    // Adapters return without waiting for their networks (as at start).
+    await Promise.all(
+      [...created.values()].map((adapter) =>
+        adapter
+          .start()
+          .catch((error: unknown) =>
+            log.error({ err: error, account: adapter.account }, 'adapter start failed'),
+          ),
+      ),
+    );
+    return {
+      added: diff.added,
+      removed: diff.removed,
+      reconnected: [...replace],
+      gateways: next.gateways.map((g) => g.name),
+    };
   };
 
   return {
@@ -80,6 +200,12 @@ export function createApp(config: RelayConfig, deps: AppDeps): App {
     },
     adapters,
     healthPort: () => health?.port,
+
+    reload(next) {
+      const run = reloading.then(() => applyReload(next));
+      reloading = run.catch(() => undefined); // the caller logs the failure; the next reload still runs
+      return run;
+    },
 
     async start() {
       ensureDataDir(config.general.data_dir);
@@ -96,31 +222,14 @@ export function createApp(config: RelayConfig, deps: AppDeps): App {
       echoGuard.restore(ledger.liveEchoes(Date.now()));
       const routerAccounts = new Map<string, RouterAccount>();
       for (const account of config.accounts.values()) {
-        const channels = channelsOf(account.id);
+        const channels = channelsOf(config.gateways, account.id);
         if (channels.length === 0) {
           log.warn({ account: account.id }, 'account is in no enabled gateway; not connecting it');
           continue;
         }
-        const adapter = await makeAdapter(account, {
-          logger: log.child({ component: account.protocol, account: account.id }),
-          dataDir: config.general.data_dir,
-          channels,
-          cursors: {
-            get: (key) => ledger.getCursor(account.id, key),
-            set: (key, value) => ledger.setCursor(account.id, key, value),
-          },
-        });
+        const adapter = await newAdapter(account, channels);
         adapters.set(account.id, adapter);
-        const settings = account.settings;
-        routerAccounts.set(account.id, {
-          adapter,
-          label: settings.label ?? account.protocol,
-          remoteNickFormat: settings.remote_nick_format ?? config.general.remote_nick_format,
-          queueBounds: {
-            maxMessages: settings.queue_max_messages ?? config.general.queue_max_messages,
-            maxAgeMs: (settings.queue_max_age_seconds ?? config.general.queue_max_age_seconds) * 1000,
-          },
-        });
+        routerAccounts.set(account.id, routerAccount(account, adapter, config.general));
       }
       router = new Router({
         gateways: config.gateways,
@@ -172,20 +281,13 @@ export function createApp(config: RelayConfig, deps: AppDeps): App {
     stop(deadlineMs = SHUTDOWN_DEADLINE_MS) {
       stopping ??= (async () => {
         const deadline = Date.now() + deadlineMs;
+        await reloading; // a reload half done would start adapters after this stopped them
         router?.stopIntake();
         const flushed = (await router?.drain(deadline - ADAPTER_STOP_SHARE_MS)) ?? true;
         if (!flushed) log.warn('shutdown deadline reached before every queued message was delivered');
         router?.close();
         const remaining = Math.max(500, deadline - Date.now() - 250);
-        await Promise.all(
-          [...adapters.values()].map((adapter) =>
-            adapter
-              .stop(remaining)
-              .catch((error: unknown) =>
-                log.warn({ err: error, account: adapter.account }, 'adapter stop failed'),
-              ),
-          ),
-        );
+        await Promise.all([...adapters.values()].map((adapter) => stopAdapter(adapter, remaining)));
         await health?.close();
         clearInterval(pruneTimer);
         store?.close();

@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
-import { createApp, StartupError } from './app.js';
+import { createApp, SHUTDOWN_DEADLINE_MS, StartupError, type App } from './app.js';
 import { ConfigError } from './config/errors.js';
 import { loadConfig, resolveConfigPath } from './config/load.js';
 import type { AccountConfig, RelayConfig } from './config/schema.js';
@@ -14,12 +14,10 @@ import { createLogger } from './log/logger.js';
 const EXIT_OK = 0;
 const EXIT_FATAL = 1;
 const EXIT_CONFIG = 2;
-/** Issue 2 §1: from SIGTERM to exit within 10 s. */
-const SHUTDOWN_LIMIT_MS = 10_000;
 /** The graceful part (flush queues, QUIT, close sockets) ends this long before the limit... */
-const GRACEFUL_SHUTDOWN_MS = SHUTDOWN_LIMIT_MS - 1_500;
+const GRACEFUL_SHUTDOWN_MS = SHUTDOWN_DEADLINE_MS - 1_500;
 /** ...and a hard timer ends the process before the limit whatever is still open (thelounge's force-exit timer). */
-const FORCE_EXIT_AFTER_MS = SHUTDOWN_LIMIT_MS - 500;
+const FORCE_EXIT_AFTER_MS = SHUTDOWN_DEADLINE_MS - 500;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -121,7 +119,7 @@ async function main(argv: string[]): Promise<number> {
         : cli.runTokenStatus(config, out);
     }
     default:
-      return runDaemon(config, logger);
+      return runDaemon(config, logger, configPath);
   }
 }
 
@@ -150,7 +148,37 @@ function describeAccount(account: AccountConfig): string {
   }
 }
 
-async function runDaemon(config: RelayConfig, logger: Logger): Promise<number> {
+/**
+ * SIGHUP: reads the same file again, as at start (same path, same .env and environment handling).
+ * A file that does not validate is refused with each problem at its TOML path; the running config
+ * stays.
+ */
+async function reloadConfig(app: App, configPath: string, logger: Logger): Promise<void> {
+  let next: RelayConfig;
+  try {
+    next = loadConfig(configPath);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    for (const problem of error.problems)
+      logger.error({ file: configPath, path: problem.path, reason: problem.reason }, 'config error');
+    logger.error(
+      { file: configPath, errors: error.problems.length },
+      'reload refused: the running config stays',
+    );
+    return;
+  }
+  for (const warning of next.warnings)
+    logger.warn({ path: warning.path, replacement: warning.replacement }, 'deprecated config key');
+  try {
+    const summary = await app.reload(next);
+    if (summary === undefined) logger.info('reload skipped: shutting down');
+    else logger.info({ ...summary }, 'config reloaded');
+  } catch (error) {
+    logger.error({ err: error }, 'reload failed: the running config stays');
+  }
+}
+
+async function runDaemon(config: RelayConfig, logger: Logger, configPath: string): Promise<number> {
   const app = createApp(config, { logger });
   let resolveExit: (code: number) => void = () => undefined;
   const exit = new Promise<number>((resolve) => (resolveExit = resolve));
@@ -177,6 +205,20 @@ async function runDaemon(config: RelayConfig, logger: Logger): Promise<number> {
         resolveExit(EXIT_FATAL);
       });
   };
+  // Serialized: a SIGHUP during a reload waits for it, then reads the file again.
+  let startup: Promise<void> = Promise.resolve();
+  let reloads: Promise<void> = Promise.resolve();
+  process.on('SIGHUP', () => {
+    if (shuttingDown) {
+      logger.info({ signal: 'SIGHUP' }, 'shutting down: reload ignored');
+      return;
+    }
+    logger.info({ signal: 'SIGHUP' }, 'reloading the config');
+    reloads = reloads
+      .then(() => startup)
+      .then(() => (shuttingDown ? undefined : reloadConfig(app, configPath, logger)))
+      .catch((error: unknown) => logger.error({ err: error }, 'reload failed: the running config stays'));
+  });
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('unhandledRejection', (reason) => {
@@ -185,7 +227,8 @@ async function runDaemon(config: RelayConfig, logger: Logger): Promise<number> {
   });
 
   try {
-    await app.start();
+    startup = app.start();
+    await startup;
   } catch (error) {
     logger.fatal({ err: error }, error instanceof StartupError ? error.message : 'startup failed');
     await app.stop(2_000).catch(() => undefined); // best effort; the start error is what matters

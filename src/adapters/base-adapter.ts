@@ -25,13 +25,24 @@ export abstract class BaseAdapter extends EventEmitter implements ChatAdapter {
   private current: AdapterStatus = { state: 'disconnected', since: new Date() };
   private readonly sending = new Map<string, Promise<SendResult>>();
   private readonly confirmed = new Map<string, SendResult>();
+  private currentChannels: readonly string[];
 
   protected constructor(
     readonly account: string,
-    readonly channels: readonly string[],
+    channels: readonly string[],
     protected readonly log: Logger,
   ) {
     super();
+    this.currentChannels = [...channels];
+  }
+
+  /** The channels this adapter serves; an adapter that can join and leave at run time changes them. */
+  get channels(): readonly string[] {
+    return this.currentChannels;
+  }
+
+  protected setChannels(channels: readonly string[]): void {
+    this.currentChannels = [...channels];
   }
 
   abstract start(): Promise<void>;

@@ -100,6 +100,13 @@ export interface ChatAdapter {
   status(): AdapterStatus;
   /** Optional: credential facts for the status page. */
   details?(): AdapterDetails;
+  /**
+   * Optional (SIGHUP reload): takes the account's new settings and channels on the running
+   * connection (IRC: ignore lists, JOIN/PART). Returns false, changing nothing, when they need a
+   * new connection; the app then stops this adapter and starts a new one. The settings are those
+   * of the protocol the adapter was created for (the app passes its own account's section).
+   */
+  reconfigure?(settings: object, channels: readonly string[]): boolean;
   on<E extends keyof AdapterEvents>(event: E, listener: AdapterEvents[E]): this;
   off<E extends keyof AdapterEvents>(event: E, listener: AdapterEvents[E]): this;
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { ChatAdapter, SendResult } from './adapter.js';
+import type { AdapterStatus, ChatAdapter, SendResult } from './adapter.js';
 import { DeliveryQueue, type QueueBounds, type QueuedPiece, type QueueStats } from './delivery-queue.js';
 import type { EchoGuard } from './echo-guard.js';
 import { renderNickFormat } from './format.js';
@@ -8,6 +8,7 @@ import type { Gateway } from './gateway.js';
 import type { LedgerStore, PieceRecord } from './ledger.js';
 import type { ChatMessage, OutboundPiece } from './message.js';
 import { splitForDestination } from './pieces.js';
+import { buildRoutes, parsePiece, routeKey as key, type Route, type RouteTable } from './routes.js';
 
 /** Per-account settings the router needs; it never sees a protocol's own config. */
 export interface RouterAccount {
@@ -15,12 +16,6 @@ export interface RouterAccount {
   readonly label: string;
   readonly remoteNickFormat: string;
   readonly queueBounds: QueueBounds;
-}
-
-interface Route {
-  readonly gateway: string;
-  readonly account: string;
-  readonly channel: string;
 }
 
 export interface RouterOptions {
@@ -34,8 +29,6 @@ export interface RouterOptions {
   readonly onDelivered?: (piece: OutboundPiece, account: string) => void;
 }
 
-const key = (account: string, channel: string): string => `${account}\u0000${channel}`;
-
 /** Short, unique, URL-safe: it becomes part of Matrix transaction ids. */
 const newMessageId = (): string => randomUUID().replaceAll('-', '').slice(0, 20);
 
@@ -43,6 +36,35 @@ export interface QueueSnapshot extends QueueStats {
   readonly account: string;
   readonly channel: string;
 }
+
+/** What reconfigure() did to the destination queues. */
+export interface ReconfigureResult {
+  /** Queues closed (the destination left, or its account got a new adapter): pieces stay in the store. */
+  readonly closed: readonly {
+    readonly account: string;
+    readonly channel: string;
+    readonly waiting: number;
+  }[];
+  /** Queues created; each took back what the store held for its channel. */
+  readonly opened: readonly {
+    readonly account: string;
+    readonly channel: string;
+    readonly restored: number;
+  }[];
+}
+
+interface QueueSlot {
+  readonly queue: DeliveryQueue;
+  readonly adapter: ChatAdapter;
+}
+
+interface Listeners {
+  readonly status: (status: AdapterStatus) => void;
+  readonly message: (message: ChatMessage) => void;
+}
+
+/** Mutable so a reload changes the bounds of a queue that stays (DeliveryQueue reads them live). */
+type LiveBounds = { maxMessages: number; maxAgeMs: number };
 
 /**
  * Knows gateways, not protocols (house style). A message from an in/inout entry goes to every
@@ -52,10 +74,11 @@ export interface QueueSnapshot extends QueueStats {
  * destination's DeliveryQueue, which owns them until they are confirmed.
  */
 export class Router {
-  private readonly routes = new Map<string, Route[]>();
-  /** Lower-cased source key -> configured key, for networks whose names fold case (IRC). */
-  private readonly folded = new Map<string, string>();
-  private readonly queues = new Map<string, DeliveryQueue>();
+  private table: RouteTable;
+  private accounts: ReadonlyMap<string, RouterAccount>;
+  private readonly queues = new Map<string, QueueSlot>();
+  private readonly bounds = new Map<string, LiveBounds>();
+  private readonly listeners = new Map<ChatAdapter, Listeners>();
   private intake = true;
   private readonly log: Logger;
   private readonly now: () => number;
@@ -64,29 +87,58 @@ export class Router {
   constructor(private readonly options: RouterOptions) {
     this.log = options.logger.child({ component: 'router' });
     this.now = options.now ?? Date.now;
-    for (const gateway of options.gateways) {
-      for (const source of gateway.endpoints) {
-        if (source.direction === 'out') continue;
-        const sourceKey = key(source.account, source.channel);
-        const list = this.routes.get(sourceKey) ?? [];
-        for (const destination of gateway.endpoints) {
-          if (destination.direction === 'in') continue;
-          if (destination.account === source.account && destination.channel === source.channel) continue;
-          if (list.some((r) => r.account === destination.account && r.channel === destination.channel))
-            continue;
-          list.push({ gateway: gateway.name, account: destination.account, channel: destination.channel });
-        }
-        this.routes.set(sourceKey, list);
-        this.folded.set(sourceKey.toLowerCase(), sourceKey);
-      }
-      for (const endpoint of gateway.endpoints) this.queueFor(endpoint.account, endpoint.channel);
+    this.accounts = options.accounts;
+    this.table = buildRoutes(options.gateways);
+    for (const account of options.accounts.values()) this.attach(account.adapter);
+    for (const { account, channel } of this.table.destinations) this.queueFor(account, channel);
+  }
+
+  /**
+   * SIGHUP reload (issue 10 §4): new routes, nick formats and bounds apply to the next message. A
+   * destination channel that stays, with the same adapter, keeps its DeliveryQueue (the same
+   * object: what is in flight is not touched). A destination that leaves, or whose account got a
+   * new adapter, has its queue closed: its pieces stay in the store, and a queue created for it
+   * later (the destination returns, or the new adapter) takes them back, in order, within the
+   * bounds. The caller stops replaced adapters before this call, so nothing of theirs is in flight.
+   */
+  reconfigure(gateways: readonly Gateway[], accounts: ReadonlyMap<string, RouterAccount>): ReconfigureResult {
+    const previous = this.accounts;
+    for (const [id, old] of previous) if (accounts.get(id)?.adapter !== old.adapter) this.detach(old.adapter);
+    for (const [id, next] of accounts)
+      if (previous.get(id)?.adapter !== next.adapter) this.attach(next.adapter);
+    this.accounts = accounts;
+    for (const [id, account] of accounts) {
+      const bounds = this.bounds.get(id);
+      if (bounds !== undefined && previous.get(id)?.adapter === account.adapter)
+        Object.assign(bounds, account.queueBounds);
+      else this.bounds.delete(id); // a new adapter gets new queues with new bounds
     }
-    for (const [, account] of options.accounts) {
-      account.adapter.on('status', (status) => {
-        if (status.state === 'connected') this.resume(account.adapter.account);
-      });
-      account.adapter.on('message', (message) => this.handle(message));
+    for (const id of previous.keys()) if (!accounts.has(id)) this.bounds.delete(id);
+    this.table = buildRoutes(gateways);
+    const wanted = new Set(this.table.destinations.map(({ account, channel }) => key(account, channel)));
+    const closed: { account: string; channel: string; waiting: number }[] = [];
+    for (const [queueKey, slot] of this.queues) {
+      const account = queueKey.split('\u0000')[0] ?? '';
+      if (wanted.has(queueKey) && accounts.get(account)?.adapter === slot.adapter) continue;
+      closed.push({ account, channel: slot.queue.channel, waiting: slot.queue.depth });
+      slot.queue.close();
+      this.queues.delete(queueKey);
     }
+    const created: string[] = [];
+    for (const { account, channel } of this.table.destinations)
+      if (this.queueFor(account, channel)) created.push(key(account, channel));
+    const restored = this.takeBack(new Set(created));
+    return {
+      closed,
+      opened: created.map((queueKey) => {
+        const slot = this.queues.get(queueKey);
+        return {
+          account: queueKey.split('\u0000')[0] ?? '',
+          channel: slot?.queue.channel ?? '',
+          restored: restored.get(queueKey) ?? 0,
+        };
+      }),
+    };
   }
 
   /**
@@ -94,19 +146,7 @@ export class Router {
    * or a crash), in their order; the queues' bounds apply as to any other piece.
    */
   restore(): void {
-    const byQueue = new Map<DeliveryQueue, QueuedPiece[]>();
-    const orphans: string[] = [];
-    for (const record of this.options.store.pendingPieces()) {
-      const queue = this.queues.get(key(record.account, record.channel));
-      const piece = parsePiece(record.payload);
-      if (queue === undefined || piece === undefined) {
-        orphans.push(record.id);
-        continue;
-      }
-      const list = byQueue.get(queue) ?? [];
-      list.push({ piece, enqueuedAt: record.enqueuedAt });
-      byQueue.set(queue, list);
-    }
+    const { orphans } = this.load(() => true);
     if (orphans.length > 0) {
       this.options.store.removePieces(orphans);
       this.log.warn(
@@ -114,10 +154,39 @@ export class Router {
         'dropped stored messages for channels that are no longer in a gateway',
       );
     }
-    for (const [queue, pieces] of byQueue) {
+  }
+
+  /** After a reload: the new queues take back what the store holds for them; the rest stays stored. */
+  private takeBack(queueKeys: ReadonlySet<string>): Map<string, number> {
+    if (queueKeys.size === 0) return new Map();
+    return this.load((queueKey) => queueKeys.has(queueKey)).counts;
+  }
+
+  /** Stored pieces into their queues, in store order; those with no queue (or unreadable) are orphans. */
+  private load(wanted: (queueKey: string) => boolean): { orphans: string[]; counts: Map<string, number> } {
+    const byQueue = new Map<string, QueuedPiece[]>();
+    const orphans: string[] = [];
+    for (const record of this.options.store.pendingPieces()) {
+      const queueKey = key(record.account, record.channel);
+      if (!wanted(queueKey)) continue;
+      const piece = parsePiece(record.payload);
+      if (!this.queues.has(queueKey) || piece === undefined) {
+        orphans.push(record.id);
+        continue;
+      }
+      const list = byQueue.get(queueKey) ?? [];
+      list.push({ piece, enqueuedAt: record.enqueuedAt });
+      byQueue.set(queueKey, list);
+    }
+    const counts = new Map<string, number>();
+    for (const [queueKey, pieces] of byQueue) {
+      const queue = this.queues.get(queueKey)?.queue;
+      if (queue === undefined) continue;
       this.log.info({ channel: queue.channel, waiting: pieces.length }, 'resuming delivery from the store');
       queue.enqueue(pieces);
+      counts.set(queueKey, pieces.length);
     }
+    return { orphans, counts };
   }
 
   /**
@@ -139,8 +208,8 @@ export class Router {
       return;
     }
     const sourceKey = key(message.source.account, message.source.channel);
-    const routes =
-      this.routes.get(sourceKey) ?? this.routes.get(this.folded.get(sourceKey.toLowerCase()) ?? '');
+    const { routes: table, folded } = this.table;
+    const routes = table.get(sourceKey) ?? table.get(folded.get(sourceKey.toLowerCase()) ?? '');
     if (routes === undefined || routes.length === 0) {
       this.counters.unrouted += 1;
       this.log.debug({ id: message.id, account: message.source.account }, 'no gateway for this channel');
@@ -160,8 +229,8 @@ export class Router {
     const planned: { queue: DeliveryQueue; pieces: QueuedPiece[] }[] = [];
     const records: PieceRecord[] = [];
     for (const [routeIndex, route] of routes.entries()) {
-      const queue = this.queues.get(key(route.account, route.channel));
-      const destination = this.options.accounts.get(route.account);
+      const queue = this.queues.get(key(route.account, route.channel))?.queue;
+      const destination = this.accounts.get(route.account);
       if (queue === undefined || destination === undefined) continue;
       const pieces = this.piecesFor(message, `${messageId}.${routeIndex}`, messageId, route, destination);
       for (const piece of pieces) {
@@ -197,24 +266,25 @@ export class Router {
 
   /** Delivers what is queued until the deadline; true when everything went out. */
   async drain(deadline: number): Promise<boolean> {
-    const results = await Promise.all([...this.queues.values()].map((queue) => queue.drain(deadline)));
+    const results = await Promise.all([...this.queues.values()].map(({ queue }) => queue.drain(deadline)));
     return results.every(Boolean);
   }
 
   close(): void {
-    for (const queue of this.queues.values()) queue.close();
+    for (const { queue } of this.queues.values()) queue.close();
+    for (const adapter of [...this.listeners.keys()]) this.detach(adapter);
   }
 
   /** Pieces waiting per account (health endpoint). */
   queueDepth(account: string): number {
     let depth = 0;
-    for (const [queueKey, queue] of this.queues)
+    for (const [queueKey, { queue }] of this.queues)
       if (queueKey.startsWith(`${account}\u0000`)) depth += queue.depth;
     return depth;
   }
 
   queueStats(): QueueSnapshot[] {
-    return [...this.queues.entries()].map(([queueKey, queue]) => ({
+    return [...this.queues.entries()].map(([queueKey, { queue }]) => ({
       account: queueKey.split('\u0000')[0] ?? '',
       channel: queue.channel,
       ...queue.snapshot(),
@@ -228,7 +298,7 @@ export class Router {
     route: Route,
     destination: RouterAccount,
   ): OutboundPiece[] {
-    const source = this.options.accounts.get(message.source.account);
+    const source = this.accounts.get(message.source.account);
     const protocol = source?.adapter.protocol ?? destination.adapter.protocol;
     const caps = destination.adapter.capabilities;
     const prefix = renderNickFormat(destination.remoteNickFormat, {
@@ -269,25 +339,53 @@ export class Router {
     }));
   }
 
-  private queueFor(account: string, channel: string): void {
+  private attach(adapter: ChatAdapter): void {
+    if (this.listeners.has(adapter)) return;
+    const listeners: Listeners = {
+      status: (status) => {
+        if (status.state === 'connected') this.resume(adapter);
+      },
+      message: (message) => this.handle(message),
+    };
+    adapter.on('status', listeners.status);
+    adapter.on('message', listeners.message);
+    this.listeners.set(adapter, listeners);
+  }
+
+  private detach(adapter: ChatAdapter): void {
+    const listeners = this.listeners.get(adapter);
+    if (listeners === undefined) return;
+    adapter.off('status', listeners.status);
+    adapter.off('message', listeners.message);
+    this.listeners.delete(adapter);
+  }
+
+  /** Creates the queue for a destination channel unless it exists; true when it created one. */
+  private queueFor(account: string, channel: string): boolean {
     const queueKey = key(account, channel);
-    if (this.queues.has(queueKey)) return;
-    const settings = this.options.accounts.get(account);
-    if (settings === undefined) return;
+    if (this.queues.has(queueKey)) return false;
+    const settings = this.accounts.get(account);
+    if (settings === undefined) return false;
+    let bounds = this.bounds.get(account);
+    if (bounds === undefined) {
+      bounds = { ...settings.queueBounds };
+      this.bounds.set(account, bounds);
+    }
     const store = this.options.store;
-    this.queues.set(
-      queueKey,
-      new DeliveryQueue({
+    this.queues.set(queueKey, {
+      adapter: settings.adapter,
+      queue: new DeliveryQueue({
         adapter: settings.adapter,
         channel,
-        bounds: settings.queueBounds,
+        bounds,
         store,
         log: this.log.child({ account }),
         onWire: (text) => this.options.echoGuard.remember(text),
         onDelivered: (piece, result) => this.delivered(account, channel, piece, result),
         ...(this.options.now === undefined ? {} : { now: this.options.now }),
       }),
-    );
+    });
+    return true;
   }
 
   private delivered(account: string, channel: string, piece: OutboundPiece, result: SendResult): void {
@@ -304,26 +402,7 @@ export class Router {
     this.options.onDelivered?.(piece, account);
   }
 
-  private resume(account: string): void {
-    for (const [queueKey, queue] of this.queues) if (queueKey.startsWith(`${account}\u0000`)) queue.resume();
-  }
-}
-
-/** A stored piece back into an OutboundPiece; a row the code cannot read is dropped (and said). */
-function parsePiece(payload: string): OutboundPiece | undefined {
-  try {
-    const value = JSON.parse(payload) as Partial<OutboundPiece> | null;
-    if (
-      value === null ||
-      typeof value.id !== 'string' ||
-      typeof value.messageId !== 'string' ||
-      typeof value.text !== 'string' ||
-      typeof value.prefix !== 'string' ||
-      typeof value.channel !== 'string'
-    )
-      return undefined;
-    return value as OutboundPiece;
-  } catch {
-    return undefined; // counted and logged by the caller as an orphan
+  private resume(adapter: ChatAdapter): void {
+    for (const slot of this.queues.values()) if (slot.adapter === adapter) slot.queue.resume();
   }
 }

@@ -1,3 +1,4 @@
+import { needsNewConnection } from '../../config/diff.js';
 import { parseHostPort } from '../../config/host-port.js';
 import type { IrcAccountConfig } from '../../config/irc.js';
 import {
@@ -49,6 +50,13 @@ export function parseServer(server: string, tls: boolean): IrcEndpoint {
   return { host: address.host, port: address.port ?? (tls ? 6697 : 6667) };
 }
 
+const longest = (channels: readonly string[]): string =>
+  channels.reduce((a, b) => (a.length >= b.length ? a : b), '');
+
+/** The schema proved each pattern compiles (config/common.ts regexString). */
+const compileIgnores = (patterns: readonly string[], flags: string): RegExp[] =>
+  patterns.map((pattern) => new RegExp(pattern, flags));
+
 /**
  * One IRC account (issue 2 §4): a supervisor that keeps one IrcConnection alive forever, the
  * flood-controlled send queue, and the mapping between IRC lines and the neutral model.
@@ -57,11 +65,11 @@ export class IrcAdapter extends BaseAdapter {
   readonly protocol = 'irc' as const;
   private readonly staticCapabilities: Omit<AdapterCapabilities, 'maxMessageBytes'>;
   /** The longest channel name of this account: the core splits for the tightest line. */
-  private readonly longestChannel: string;
+  private longestChannel: string;
   private readonly queue: SendQueue;
   private readonly abort = new AbortController();
-  private readonly ignoreNicks: RegExp[];
-  private readonly ignoreMessages: RegExp[];
+  private ignoreNicks: RegExp[];
+  private ignoreMessages: RegExp[];
   private readonly secrets: (string | undefined)[];
   private connection: IrcConnection | undefined;
   private loop: Promise<void> | undefined;
@@ -70,11 +78,11 @@ export class IrcAdapter extends BaseAdapter {
 
   constructor(
     account: string,
-    private readonly settings: IrcAccountConfig,
+    private settings: IrcAccountConfig,
     private readonly deps: AdapterDeps,
   ) {
     super(account, deps.channels, deps.logger);
-    this.longestChannel = deps.channels.reduce((a, b) => (a.length >= b.length ? a : b), '');
+    this.longestChannel = longest(deps.channels);
     this.staticCapabilities = {
       formatting: 'irc',
       multiline: false,
@@ -86,8 +94,8 @@ export class IrcAdapter extends BaseAdapter {
     const bucket = new TokenBucket(settings.flood_burst, settings.flood_rate);
     this.queue = new SendQueue(bucket, undefined, undefined, settings.max_line_bytes);
     this.controlLine = () => bucket.forceTake();
-    this.ignoreNicks = settings.ignore_nicks.map((pattern) => new RegExp(pattern, 'i'));
-    this.ignoreMessages = settings.ignore_messages.map((pattern) => new RegExp(pattern));
+    this.ignoreNicks = compileIgnores(settings.ignore_nicks, 'i');
+    this.ignoreMessages = compileIgnores(settings.ignore_messages, '');
     this.secrets = [settings.password, settings.sasl_password, settings.nickserv_password];
   }
 
@@ -110,6 +118,22 @@ export class IrcAdapter extends BaseAdapter {
     parseServer(this.settings.server, this.settings.tls);
     this.loop ??= this.supervise();
     return Promise.resolve();
+  }
+
+  /**
+   * SIGHUP reload on the running connection: new ignore lists, and JOIN/PART for the channels a
+   * gateway added or removed. False when a setting the connection was made with changed
+   * (config/diff.ts decides which those are).
+   */
+  reconfigure(settings: IrcAccountConfig, channels: readonly string[]): boolean {
+    if (this.stopped || needsNewConnection('irc', this.settings, settings)) return false;
+    this.settings = settings;
+    this.ignoreNicks = compileIgnores(settings.ignore_nicks, 'i');
+    this.ignoreMessages = compileIgnores(settings.ignore_messages, '');
+    this.setChannels(channels);
+    this.longestChannel = longest(channels);
+    this.connection?.setChannels(channels, 'kosmi-relay: channel removed from the config');
+    return true;
   }
 
   async stop(deadlineMs: number): Promise<void> {

@@ -81,6 +81,8 @@ export class IrcConnection {
   private user: string | undefined;
   private host: string | undefined;
   private readonly channelByKey = new Map<string, string>();
+  /** Set once registered and authenticated: from then on a channel added by setChannels is joined at once. */
+  private joining = false;
   private readonly joined = new Set<string>();
   private readonly pendingJoins = new Set<string>();
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -195,15 +197,37 @@ export class IrcConnection {
     this.authenticated();
   }
 
+  /**
+   * A reload changed the channels (SIGHUP): JOINs the new ones and PARTs the ones left, on this
+   * connection. Before registration only the list changes; authenticated() joins it.
+   */
+  setChannels(channels: readonly string[], partMessage: string): void {
+    const wanted = new Map(channels.map((channel) => [ircLower(channel), channel]));
+    for (const [key, channel] of this.channelByKey) {
+      if (wanted.has(key)) continue;
+      this.channelByKey.delete(key);
+      this.pendingJoins.delete(key);
+      if (this.joined.delete(key) && !this.closed) this.writeControl(`PART ${channel} :${partMessage}`);
+    }
+    for (const [key, channel] of wanted) {
+      if (this.channelByKey.has(key)) continue;
+      this.channelByKey.set(key, channel);
+      if (this.joining) this.join(channel);
+    }
+  }
+
   private authenticated(): void {
     this.waitingForNickServ = false;
-    for (const channel of this.settings.channels) this.join(channel);
-    if (this.settings.channels.length === 0) this.markReady();
+    this.joining = true;
+    const channels = [...this.channelByKey.values()];
+    for (const channel of channels) this.join(channel);
+    if (channels.length === 0) this.markReady();
     else this.after(JOIN_READY_TIMEOUT_MS, () => this.markReady());
   }
 
   private join(channel: string): void {
-    if (this.closed) return;
+    // A rejoin timer may outlive the channel: a reload removed it since.
+    if (this.closed || !this.channelByKey.has(ircLower(channel))) return;
     this.pendingJoins.add(ircLower(channel));
     this.writeControl(`JOIN ${channel}`);
   }
