@@ -11,7 +11,6 @@ import { TRAFFIC_WINDOW_MS, TrafficCounter } from './core/traffic.js';
 import { startHealthServer, type HealthServer } from './health/server.js';
 import { RelayStore, StoreLockedError } from './store/index.js';
 
-/** Shutdown must finish within this (issue 2 §1: "graceful shutdown within 10 s"). */
 /** From SIGTERM to exit within 10 s (issue 2 §1); main.ts sets its force-exit timer from it too. */
 export const SHUTDOWN_DEADLINE_MS = 10_000;
 /** Part of the deadline kept for adapters to say goodbye (QUIT, close frames) after flushing. */
