@@ -36,6 +36,8 @@ export interface HeapSummary {
   readonly totalMiB: number;
   readonly byType: HeapGroup[];
   readonly byConstructor: HeapGroup[];
+  /** Strings of 4 KiB or more: mostly the source text of loaded modules, which V8 keeps. */
+  readonly bigStrings: { readonly count: number; readonly MiB: number };
   /** Objects with the largest retained size, not counting synthetic roots. */
   readonly topRetainers: HeapRetainer[];
 }
@@ -143,9 +145,14 @@ export async function summarizeHeapSnapshot(file: string, limit = 12): Promise<H
   const byType = new Map<string, { count: number; size: number }>();
   const byConstructor = new Map<string, { count: number; size: number }>();
   let total = 0;
+  const big = { count: 0, size: 0 };
   for (let i = 0; i < count; i++) {
     const size = at(i, sizeOff);
     total += size;
+    if (typeName(i) === 'string' && size >= 4096) {
+      big.count += 1;
+      big.size += size;
+    }
     for (const [map, key] of [
       [byType, typeName(i)],
       [byConstructor, typeName(i) === 'object' || typeName(i) === 'closure' ? name(i) : `(${typeName(i)})`],
@@ -157,8 +164,9 @@ export async function summarizeHeapSnapshot(file: string, limit = 12): Promise<H
     }
   }
   const synthetic = new Set(['synthetic']);
+  const weakCell = (i: number): boolean => name(i) === 'system / WeakCell';
   const topRetainers = post
-    .filter((i) => i !== 0 && !synthetic.has(typeName(i)))
+    .filter((i) => i !== 0 && !synthetic.has(typeName(i)) && !weakCell(i))
     .sort((a, b) => (retained[b] ?? 0) - (retained[a] ?? 0))
     .slice(0, limit * 4)
     .map((i) => ({ name: name(i).slice(0, 80), type: typeName(i), retainedMiB: mib(retained[i] ?? 0) }));
@@ -166,6 +174,7 @@ export async function summarizeHeapSnapshot(file: string, limit = 12): Promise<H
     totalMiB: mib(total),
     byType: top(byType, limit),
     byConstructor: top(byConstructor, limit),
+    bigStrings: { count: big.count, MiB: mib(big.size) },
     topRetainers,
   };
 }

@@ -45,3 +45,20 @@ export async function cpuMeter(
     },
   };
 }
+
+/** Resident memory split from /proc/PID/status: anonymous (heaps, malloc) and file-backed (code, mapped files), MiB. */
+export async function rssSplitMiB(
+  pid: number | undefined,
+): Promise<{ anon: number | null; file: number | null }> {
+  if (pid === undefined) return { anon: null, file: null };
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    const field = (name: string): number | null => {
+      const match = new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status);
+      return match?.[1] === undefined ? null : Math.round(Number(match[1]) / 102.4) / 10;
+    };
+    return { anon: field('RssAnon'), file: field('RssFile') };
+  } catch {
+    return { anon: null, file: null }; // the process is gone: nothing to read
+  }
+}
