@@ -16,6 +16,7 @@ const SCENARIOS: readonly { readonly name: string; readonly load: () => Promise<
   { name: 'crash', load: () => import('./scenarios/crash.js') },
   { name: 'scale', load: () => import('./scenarios/scale.js') },
   { name: 'memory', load: () => import('./scenarios/memory.js') },
+  { name: 'store-cost', load: () => import('./scenarios/store-cost.js') },
 ];
 
 function toSections(result: BenchSection | readonly BenchSection[]): readonly BenchSection[] {

@@ -55,7 +55,7 @@ const ANCHOR = {
 const now = (): number => performance.timeOrigin + performance.now();
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-interface Rig {
+export interface Rig {
   readonly serverA: NgircdServer;
   readonly serverB: NgircdServer;
   readonly daemon: Daemon;
@@ -68,7 +68,7 @@ interface Rig {
   stop(): Promise<void>;
 }
 
-async function startRig(options: { floodPenalties: boolean; relayFloodConfig: string }): Promise<Rig> {
+export async function startRig(options: { floodPenalties: boolean; relayFloodConfig: string }): Promise<Rig> {
   const [serverA, serverB] = await Promise.all([
     startNgircd({ floodPenalties: options.floodPenalties }),
     startNgircd({ floodPenalties: options.floodPenalties }),
@@ -142,7 +142,7 @@ name = "bench"
   return rig;
 }
 
-interface StreamResult {
+export interface StreamResult {
   readonly sent: number;
   readonly received: ReceivedMessage[];
   readonly sendTimes: Map<number, number>;
@@ -151,7 +151,7 @@ interface StreamResult {
 }
 
 /** Sends `count` lines at `rate` per second (Infinity: all at once), then waits for them on B. */
-async function stream(
+export async function stream(
   rig: Rig,
   count: number,
   rate: number,
@@ -202,7 +202,7 @@ async function stream(
   return { sent: count, received, sendTimes, firstSentAt: start, lastSentAt };
 }
 
-function summarize(label: string, result: StreamResult, anchor: string): BenchRow {
+export function summarize(label: string, result: StreamResult, anchor: string): BenchRow {
   const samples = result.received.map((m) => {
     const seq = Number(m.text);
     return { seq, latencyMs: m.receivedAt - (result.sendTimes.get(seq) ?? m.receivedAt) };
