@@ -6,6 +6,7 @@
  * Latency, loss, order (per source and destination channel), peak RSS and CPU of the daemon.
  * N is 10, 50 and 100 (BENCH_SCALE_GATEWAYS="100" for one), each run twice.
  */
+import path from 'node:path';
 import { removeDir, startDaemon } from '../../test/helpers/daemon.js';
 import { connectIrcClient, type TestIrcClient } from '../../test/helpers/irc-client.js';
 import { startKosmiEmulator } from '../../test/helpers/kosmi-emulator/index.js';
@@ -13,6 +14,7 @@ import { startHomeserver } from '../../test/helpers/matrix-homeserver/index.js';
 import { startNgircd } from '../../test/helpers/ngircd.js';
 import { uniqueName } from '../../test/helpers/ports.js';
 import { waitFor } from '../../test/helpers/wait-for.js';
+import { summarizeCpuProfile } from '../lib/cpu-profile.js';
 import { cpuMeter } from '../lib/proc.js';
 import { countReordered, peakRssMiB, percentile, round } from '../lib/stats.js';
 import type { BenchRow, BenchSection } from '../types.js';
@@ -237,7 +239,7 @@ ${gatewayToml}`,
       'CPU ms per copy': busyCpu.cpuMs === null ? null : round(busyCpu.cpuMs / Math.max(1, got), 2),
       'peak RSS MiB': await peakRssMiB(pid),
     };
-    return { row, ...(profileDir === undefined ? {} : { profileDir: `${daemon.dir}/${profileDir}` }) };
+    return { row, ...(profileDir === undefined ? {} : { profileDir: path.join(daemon.dir, profileDir) }) };
   } finally {
     await daemon?.stop('SIGTERM');
     await Promise.all(clients.map((c) => c.quit()));
@@ -253,8 +255,13 @@ export async function run(): Promise<BenchSection> {
     for (let run = 1; run <= RUNS; run++) {
       const result = await oneRun(gateways, run);
       rows.push(result.row);
-      if (result.profileDir !== undefined)
-        notes.push(`CPU profile of ${gateways} gateways: ${result.profileDir}`);
+      if (result.profileDir === undefined) continue;
+      // The daemon writes its profile when it exits (after the SIGTERM in oneRun).
+      const profile = summarizeCpuProfile(result.profileDir, 8);
+      removeDir(path.dirname(result.profileDir));
+      notes.push(
+        `CPU profile, ${gateways} gateways, run ${run} (node --cpu-prof, ${profile.totalMs} ms sampled, idle excluded): by place ${profile.byPlace.map((h) => `${h.where} ${h.percent} %`).join(', ')}; by function ${profile.byFunction.map((h) => `${h.where} ${h.percent} %`).join(', ')}.`,
+      );
     }
   }
   return {
