@@ -37,6 +37,8 @@ const STARTUP_PROBE_EVERY_MS = 20;
 const STARTUP_PROBE_EVERY_MS_THROTTLED = 1_000;
 /** Before measuring, wait for the relayed probes to stop arriving for this long. */
 const QUIET_MS = 1_000;
+/** Past this many lost lines in the restart row, one summary note instead of one per line. */
+const MAX_LOST_NOTES = 10;
 const STARTUP_TIMEOUT_MS = 60_000;
 
 const ANCHOR = {
@@ -288,10 +290,17 @@ async function relaySection(): Promise<BenchSection> {
       }
       seen.add(seq);
     }
-    for (const [seq, sentAt] of restartResult.sendTimes) {
-      if (got.has(seq)) continue;
+    const lost = [...restartResult.sendTimes].filter(([seq]) => !got.has(seq));
+    // One note per lost line while they are few; a relay that lost the whole stream gets one line.
+    for (const [seq, sentAt] of lost.length <= MAX_LOST_NOTES ? lost : []) {
       notes.push(
         `Restart: line ${seq} lost, sent ${round(sentAt - restartStartedAt, 1)} ms after the restart of B began (B back at ${round(restartDoneAt - restartStartedAt, 0)} ms).`,
+      );
+    }
+    if (lost.length > MAX_LOST_NOTES) {
+      const times = lost.map(([, sentAt]) => sentAt - restartStartedAt);
+      notes.push(
+        `Restart: ${lost.length} lines lost, sent from ${round(Math.min(...times), 0)} to ${round(Math.max(...times), 0)} ms after the restart of B began (B back at ${round(restartDoneAt - restartStartedAt, 0)} ms).`,
       );
     }
     notes.push(
