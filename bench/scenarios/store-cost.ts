@@ -8,7 +8,7 @@
 import { cpuMeter } from '../lib/proc.js';
 import { peakRssMiB, round } from '../lib/stats.js';
 import type { BenchRow, BenchSection } from '../types.js';
-import { startRig, stream, summarize } from './irc.js';
+import { startRig, stream, summarize, type Rig } from './irc.js';
 
 const RUNS = 2;
 const RATE_PER_SECOND = 1000;
@@ -16,6 +16,18 @@ const STREAM_SECONDS = 5;
 const BURST_LINES = 1000;
 /** Give up after this long without a new line once the last one was sent. */
 const DRAIN_IDLE_MS = 15_000;
+/** pino's level number for warn. */
+const WARN_LEVEL = 40;
+
+/** The daemon's warn-or-worse log messages during the row, counted: why a row lost or stalled. */
+function warnings(rig: Rig): string {
+  const counts = new Map<string, number>();
+  for (const line of rig.daemon.logs()) {
+    if (line.level < WARN_LEVEL) continue;
+    counts.set(line.msg, (counts.get(line.msg) ?? 0) + 1);
+  }
+  return counts.size === 0 ? 'none' : [...counts].map(([msg, n]) => `${msg} x${n}`).join('; ');
+}
 
 async function measure(label: string, count: number, rate: number): Promise<BenchRow> {
   const rig = await startRig({ floodPenalties: false, relayFloodConfig: 'flood_rate = 0' });
@@ -29,6 +41,7 @@ async function measure(label: string, count: number, rate: number): Promise<Benc
       'all in after ms': arrivals.length === 0 ? null : round(Math.max(...arrivals) - result.firstSentAt, 0),
       'daemon CPU ms': used.cpuMs,
       'peak RSS MiB': await peakRssMiB(rig.daemon.process.pid),
+      'daemon warnings': warnings(rig),
     };
   } finally {
     await rig.stop();
