@@ -13,6 +13,10 @@ const SCENARIOS: readonly { readonly name: string; readonly load: () => Promise<
   { name: 'irc', load: () => import('./scenarios/irc.js') },
   { name: 'matrix', load: () => import('./scenarios/matrix.js') },
   { name: 'kosmi', load: () => import('./scenarios/kosmi.js') },
+  { name: 'crash', load: () => import('./scenarios/crash.js') },
+  { name: 'scale', load: () => import('./scenarios/scale.js') },
+  { name: 'memory', load: () => import('./scenarios/memory.js') },
+  { name: 'store-cost', load: () => import('./scenarios/store-cost.js') },
 ];
 
 function toSections(result: BenchSection | readonly BenchSection[]): readonly BenchSection[] {

@@ -37,6 +37,8 @@ const STARTUP_PROBE_EVERY_MS = 20;
 const STARTUP_PROBE_EVERY_MS_THROTTLED = 1_000;
 /** Before measuring, wait for the relayed probes to stop arriving for this long. */
 const QUIET_MS = 1_000;
+/** Past this many lost lines in the restart row, one summary note instead of one per line. */
+const MAX_LOST_NOTES = 10;
 const STARTUP_TIMEOUT_MS = 60_000;
 
 const ANCHOR = {
@@ -55,7 +57,7 @@ const ANCHOR = {
 const now = (): number => performance.timeOrigin + performance.now();
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-interface Rig {
+export interface Rig {
   readonly serverA: NgircdServer;
   readonly serverB: NgircdServer;
   readonly daemon: Daemon;
@@ -68,7 +70,7 @@ interface Rig {
   stop(): Promise<void>;
 }
 
-async function startRig(options: { floodPenalties: boolean; relayFloodConfig: string }): Promise<Rig> {
+export async function startRig(options: { floodPenalties: boolean; relayFloodConfig: string }): Promise<Rig> {
   const [serverA, serverB] = await Promise.all([
     startNgircd({ floodPenalties: options.floodPenalties }),
     startNgircd({ floodPenalties: options.floodPenalties }),
@@ -142,7 +144,7 @@ name = "bench"
   return rig;
 }
 
-interface StreamResult {
+export interface StreamResult {
   readonly sent: number;
   readonly received: ReceivedMessage[];
   readonly sendTimes: Map<number, number>;
@@ -151,7 +153,7 @@ interface StreamResult {
 }
 
 /** Sends `count` lines at `rate` per second (Infinity: all at once), then waits for them on B. */
-async function stream(
+export async function stream(
   rig: Rig,
   count: number,
   rate: number,
@@ -202,7 +204,7 @@ async function stream(
   return { sent: count, received, sendTimes, firstSentAt: start, lastSentAt };
 }
 
-function summarize(label: string, result: StreamResult, anchor: string): BenchRow {
+export function summarize(label: string, result: StreamResult, anchor: string): BenchRow {
   const samples = result.received.map((m) => {
     const seq = Number(m.text);
     return { seq, latencyMs: m.receivedAt - (result.sendTimes.get(seq) ?? m.receivedAt) };
@@ -288,10 +290,17 @@ async function relaySection(): Promise<BenchSection> {
       }
       seen.add(seq);
     }
-    for (const [seq, sentAt] of restartResult.sendTimes) {
-      if (got.has(seq)) continue;
+    const lost = [...restartResult.sendTimes].filter(([seq]) => !got.has(seq));
+    // One note per lost line while they are few; a relay that lost the whole stream gets one line.
+    for (const [seq, sentAt] of lost.length <= MAX_LOST_NOTES ? lost : []) {
       notes.push(
         `Restart: line ${seq} lost, sent ${round(sentAt - restartStartedAt, 1)} ms after the restart of B began (B back at ${round(restartDoneAt - restartStartedAt, 0)} ms).`,
+      );
+    }
+    if (lost.length > MAX_LOST_NOTES) {
+      const times = lost.map(([, sentAt]) => sentAt - restartStartedAt);
+      notes.push(
+        `Restart: ${lost.length} lines lost, sent from ${round(Math.min(...times), 0)} to ${round(Math.max(...times), 0)} ms after the restart of B began (B back at ${round(restartDoneAt - restartStartedAt, 0)} ms).`,
       );
     }
     notes.push(
