@@ -10,12 +10,12 @@ import { Router, type RouterAccount } from './core/router.js';
 import { TRAFFIC_WINDOW_MS, TrafficCounter } from './core/traffic.js';
 import { startHealthServer, type HealthServer } from './health/server.js';
 import { RelayStore, StoreLockedError } from './store/index.js';
+import { DAY_MS } from './core/time.js';
 
 /** From SIGTERM to exit within 10 s (issue 2 §1); main.ts sets its force-exit timer from it too. */
 export const SHUTDOWN_DEADLINE_MS = 10_000;
 /** Part of the deadline kept for adapters to say goodbye (QUIT, close frames) after flushing. */
 const ADAPTER_STOP_SHARE_MS = 2_500;
-const DAY_MS = 86_400_000;
 /** The message map is pruned this often (and once at start). */
 const PRUNE_INTERVAL_MS = 6 * 60 * 60_000;
 /** A reload gives an account it stops (removed, or reconnecting) this long for its goodbye (QUIT). */

@@ -6,8 +6,8 @@ import { browserLogin } from './browser-login.js';
 import { LoginFailedError } from './errors.js';
 import { decodeJwt, expiryOf } from './jwt.js';
 import { deleteTokenCache, readTokenCache, rfc3339, writeTokenCache } from './token-cache.js';
+import { DAY_MS } from '../core/time.js';
 
-const DAY_MS = 86_400_000;
 /**
  * A fresh token that is already due for renewal (our clock ahead of the server's, or a server that
  * issues tokens inside the window) is renewed no sooner than this, so renewals never loop.

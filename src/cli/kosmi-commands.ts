@@ -9,11 +9,11 @@ import { readTokenCache, rfc3339 } from '../auth/token-cache.js';
 import { formatTimeLeft, KosmiTokenManager, renewalTime } from '../auth/token-manager.js';
 import type { KosmiAccountConfig } from '../config/kosmi.js';
 import type { RelayConfig } from '../config/schema.js';
+import { DAY_MS } from '../core/time.js';
 
 const EXIT_OK = 0;
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
-const DAY_MS = 86_400_000;
 
 interface KosmiAccount {
   readonly id: string;

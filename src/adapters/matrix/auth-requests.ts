@@ -55,15 +55,12 @@ export async function withAuthRetries(
     switch (verdict.kind) {
       case 'transient': {
         const delayMs = backoff.next();
-        log.warn(
-          { what, reason: verdict.message, retryInMs: delayMs },
-          'Matrix homeserver unreachable, retrying',
-        );
+        log.warn({ what, reason: verdict.message, delayMs }, 'Matrix homeserver unreachable, retrying');
         await sleep(delayMs, signal);
         break;
       }
       case 'rate-limited':
-        log.warn({ what, retryAfterMs: verdict.retryAfterMs }, 'Matrix homeserver rate-limited us, waiting');
+        log.warn({ what, delayMs: verdict.retryAfterMs }, 'Matrix homeserver rate-limited us, waiting');
         await sleep(verdict.retryAfterMs, signal);
         break;
       case 'token':

@@ -139,17 +139,14 @@ export class Rooms {
         this.joined.delete(roomId);
         delayMs = JOIN_RETRY_REFUSED_MS;
         log.error(
-          { channel, reason: errorMessage(error), retryInMs: delayMs },
+          { channel, reason: errorMessage(error), delayMs },
           'cannot join Matrix room: invite the relay account or fix the channel in the gateway',
         );
       } else {
         const backoff = this.backoffs.get(channel) ?? new Backoff(JOIN_BACKOFF);
         this.backoffs.set(channel, backoff);
         delayMs = verdict.kind === 'rate-limited' ? verdict.retryAfterMs : backoff.next();
-        log.warn(
-          { channel, reason: errorMessage(error), retryInMs: delayMs },
-          'joining Matrix room failed, retrying',
-        );
+        log.warn({ channel, reason: errorMessage(error), delayMs }, 'joining Matrix room failed, retrying');
       }
       this.timers.set(
         channel,
