@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
+import type { LedgerStore } from '../core/ledger.js';
 import { DB_FILE, PID_FILE, openConnection } from './connection.js';
 import { DurableWriter } from './durable-writer.js';
 import {
@@ -40,7 +41,8 @@ const READ_WARN_INTERVAL_MS = 60_000;
  * says whether everything written so far is on disk. Reads never throw either: a failed read is
  * logged (rate-limited) and answers as if nothing were stored. Reads see journaled writes.
  */
-export class RelayStore {
+/** The relay's store; the core sees it as its LedgerStore (core/ledger.ts). */
+export class RelayStore implements LedgerStore {
   readonly path: string;
   readonly #dataDir: string;
   readonly #log: Logger;

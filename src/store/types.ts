@@ -1,3 +1,4 @@
+import type { PieceRecord } from '../core/ledger.js';
 import type { Logger } from 'pino';
 
 export interface StoreOptions {
@@ -12,16 +13,8 @@ export interface StoreOptions {
   readonly onDurableChange?: (durable: boolean) => void;
 }
 
-/** One outbound piece, kept until its destination confirmed it. `payload` is JSON owned by the core. */
-export interface PieceRecord {
-  /** `${messageId}.${index}` */
-  readonly id: string;
-  readonly messageId: string;
-  readonly account: string;
-  readonly channel: string;
-  readonly enqueuedAt: number;
-  readonly payload: string;
-}
+/** One outbound piece, kept until its destination confirmed it: the core's record (core/ledger.ts). */
+export type { PieceRecord } from '../core/ledger.js';
 
 /** `seq` orders pieces by insertion; for a piece not yet on disk (store not durable) it is provisional. */
 export interface StoredPiece extends PieceRecord {
