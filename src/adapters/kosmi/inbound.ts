@@ -4,7 +4,10 @@ import { describeIssues, chatArchiveData, messageTime, type ArchivePage, type Wi
 
 /** Kept in the store (AdapterDeps.cursors): when the account first ever started, in epoch ms. */
 export const FIRST_START_KEY = 'first_started_at';
-/** `last_message:<roomId>` = JSON `{ id, time }` of the last message relayed from that room. */
+/**
+ * `last_message:<roomId>` = JSON `{ id, time }` of the last message handled in that room: relayed,
+ * or the relay's own (never relayed back, §10).
+ */
 export const lastMessageKey = (roomId: string): string => `last_message:${roomId}`;
 
 /** Ids seen recently (live or backfilled), so one message is emitted once in this process. */
@@ -121,8 +124,12 @@ export class KosmiInbound {
     fetchPage: FetchArchivePage,
   ): Promise<(WireMessage & { id: string })[]> {
     const last = this.lastRelayed(roomId);
-    // Never older than the account's very first start, nor than backlog_max_age_seconds.
-    const floor = Math.max(this.firstStartedAt, this.now() - this.options.maxAgeMs);
+    // Never older than backlog_max_age_seconds; and, unless the last message relayed is found
+    // (what follows it is newer anyway), never older than the account's very first start. Kosmi
+    // times are whole seconds (§4.5): a message in the same second as the first start counts as
+    // before it.
+    const ageFloor = this.now() - this.options.maxAgeMs;
+    const floor = Math.max(this.firstStartedAt, ageFloor);
     let collected: ArchivePage['results'] = [];
     let cursor: string | null = null;
     let found = false;
@@ -157,7 +164,7 @@ export class KosmiInbound {
       const time = messageTime(message.time).getTime();
       if (seen.has(id) || this.recent.has(id) || message.user.id === selfId) continue;
       seen.add(id);
-      if (time < floor) continue;
+      if (time < (found ? ageFloor : floor)) continue;
       if (!found && last !== undefined && (time < last.time || id === last.id)) continue;
       out.push({ ...message, id });
     }
@@ -187,14 +194,16 @@ export class KosmiInbound {
       this.recent.add(id);
       if (this.recent.size > RECENT_IDS) this.recent.delete(this.recent.values().next().value as string);
     }
-    // §10: the relay's own messages are never relayed back.
-    if (selfId !== undefined && message.user.id === selfId) return;
     if (id === undefined) {
       // Without an id nothing can be deduplicated nor remembered: relayed live, never backfilled.
-      this.options.emit(roomId, { ...message, id: '' }, backfilled);
+      if (selfId === undefined || message.user.id !== selfId)
+        this.options.emit(roomId, { ...message, id: '' }, backfilled);
       return;
     }
-    this.options.emit(roomId, { ...message, id }, backfilled);
+    // §10: the relay's own messages are never relayed back. The position still moves past them:
+    // everything before one was handled already (one room's messages are handled in order).
+    if (selfId === undefined || message.user.id !== selfId)
+      this.options.emit(roomId, { ...message, id }, backfilled);
     const time = messageTime(message.time, new Date(this.now())).getTime();
     this.options.cursors.set(lastMessageKey(roomId), JSON.stringify({ id, time }));
   }

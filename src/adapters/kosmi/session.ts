@@ -395,6 +395,7 @@ export class KosmiSession {
   }
 
   private onNewMessage(roomId: string, result: GqlResult): void {
+    if (this.finished !== undefined) return; // closed: the next session's backfill reads it
     const parsed = newMessageData.safeParse(result.data);
     if (!parsed.success || (result.errors?.length ?? 0) > 0) {
       const why = parsed.success
