@@ -47,6 +47,8 @@ export class KosmiInbound {
   private readonly held = new Map<string, WireMessage[]>();
   /** One backfill at a time per room; a later one runs after the one in progress. */
   private readonly chains = new Map<string, Promise<void>>();
+  /** Backfills started and not finished, per room. */
+  private readonly pending = new Map<string, number>();
   /** Rooms whose archive cannot be used: said once in the log. */
   private readonly unusable = new Set<string>();
   private readonly now: () => number;
@@ -73,6 +75,9 @@ export class KosmiInbound {
 
   /** Reads the archive back to the last message relayed and emits what is missing, in order. */
   backfill(roomId: string, selfId: string | undefined, fetchPage: FetchArchivePage): Promise<void> {
+    // Live messages wait from now on, until no backfill of the room is left (one may follow another).
+    if (!this.held.has(roomId)) this.held.set(roomId, []);
+    this.pending.set(roomId, (this.pending.get(roomId) ?? 0) + 1);
     const previous = this.chains.get(roomId) ?? Promise.resolve();
     const next = previous.then(() => this.backfillNow(roomId, selfId, fetchPage));
     this.chains.set(roomId, next);
@@ -100,11 +105,10 @@ export class KosmiInbound {
     selfId: string | undefined,
     fetchPage: FetchArchivePage,
   ): Promise<void> {
-    this.held.set(roomId, []);
     try {
       const missed = await this.missed(roomId, selfId, fetchPage);
-      if (missed.length > 0)
-        this.options.log.info({ roomId, count: missed.length }, 'relaying messages missed while away');
+      const count = missed.filter((m) => m.user.id !== selfId).length;
+      if (count > 0) this.options.log.info({ roomId, count }, 'relaying messages missed while away');
       for (const message of missed) this.accept(roomId, message, selfId, true);
     } catch (error) {
       this.options.log.warn(
@@ -112,9 +116,14 @@ export class KosmiInbound {
         'backfill failed; messages posted while away may be missing',
       );
     } finally {
-      const held = this.held.get(roomId) ?? [];
-      this.held.delete(roomId);
-      for (const message of held) this.accept(roomId, message, selfId, false);
+      const left = (this.pending.get(roomId) ?? 1) - 1;
+      if (left > 0) this.pending.set(roomId, left);
+      else {
+        this.pending.delete(roomId);
+        const held = this.held.get(roomId) ?? [];
+        this.held.delete(roomId);
+        for (const message of held) this.accept(roomId, message, selfId, false);
+      }
     }
   }
 
@@ -124,12 +133,13 @@ export class KosmiInbound {
     fetchPage: FetchArchivePage,
   ): Promise<(WireMessage & { id: string })[]> {
     const last = this.lastRelayed(roomId);
-    // Never older than backlog_max_age_seconds; and, unless the last message relayed is found
-    // (what follows it is newer anyway), never older than the account's very first start. Kosmi
-    // times are whole seconds (§4.5): a message in the same second as the first start counts as
-    // before it.
+    // Never older than backlog_max_age_seconds. Without a position, never older than the
+    // account's very first start either (Kosmi times are whole seconds, §4.5: a message in the
+    // same second as the first start counts as before it). With one, nothing older than it: what
+    // follows it is newer than the first start anyway.
     const ageFloor = this.now() - this.options.maxAgeMs;
-    const floor = Math.max(this.firstStartedAt, ageFloor);
+    const floor =
+      last === undefined ? Math.max(this.firstStartedAt, ageFloor) : Math.max(last.time, ageFloor);
     let collected: ArchivePage['results'] = [];
     let cursor: string | null = null;
     let found = false;
@@ -149,7 +159,7 @@ export class KosmiInbound {
       found = last !== undefined && page.results.some((m) => String(m.id) === last.id);
       if (found || oldest === undefined || page.backCursor === null || page.backCursor === undefined) break;
       const oldestTime = messageTime(oldest.time).getTime();
-      if (oldestTime < floor || (last !== undefined && oldestTime < last.time)) break;
+      if (oldestTime < floor) break;
       if (pages + 1 >= MAX_ARCHIVE_PAGES) {
         this.options.log.warn({ roomId, pages: MAX_ARCHIVE_PAGES }, 'backfill stopped at its page limit');
         break;
@@ -162,10 +172,13 @@ export class KosmiInbound {
     for (const message of collected.slice(start)) {
       const id = String(message.id);
       const time = messageTime(message.time).getTime();
-      if (seen.has(id) || this.recent.has(id) || message.user.id === selfId) continue;
+      // The relay's own messages go on to accept(), which never emits them but moves the position.
+      if (seen.has(id) || this.recent.has(id)) continue;
       seen.add(id);
       if (time < (found ? ageFloor : floor)) continue;
-      if (!found && last !== undefined && (time < last.time || id === last.id)) continue;
+      // Same-second messages before the position come again here: the core drops those it
+      // relayed (store.hasSource by network id).
+      if (!found && id === last?.id) continue;
       out.push({ ...message, id });
     }
     return out;
