@@ -12,6 +12,18 @@ import {
   SEND_MESSAGE_2,
   operationId,
 } from './documents.js';
+import {
+  AUTH_ERROR,
+  CLOSE_BAD_RESPONSE,
+  CLOSE_TOO_BIG,
+  SendOperationRejected,
+  SessionError,
+  VALIDATION_ERROR,
+  codeOf,
+  describe,
+  type GqlResult,
+  type SessionEnd,
+} from './session-end.js';
 import { kosmiSocketClass } from './socket.js';
 import {
   currentUserData,
@@ -44,56 +56,13 @@ export interface SessionOptions {
   readonly onEnd?: (end: SessionEnd) => void;
 }
 
-/** Why a session could not open, or why it ended. One place maps these to retry or `failed`. */
-export type SessionEnd =
-  /** The server refused the token: close 4401/4403 at any time, or an auth error (§9). */
-  | { readonly kind: 'auth-rejected'; readonly detail: string }
-  /** The socket opened and closed again before connection_ack (§9 [I]: perhaps the token). */
-  | { readonly kind: 'init-closed'; readonly detail: string }
-  /** A room that does not exist, or another error a reconnect cannot fix. */
-  | { readonly kind: 'fatal'; readonly detail: string }
-  | { readonly kind: 'room-disconnect'; readonly detail: string }
-  /** A frame that broke the protocol (graphql-ws closed with 4004) or was too big (1009). */
-  | { readonly kind: 'protocol-error'; readonly detail: string }
-  | { readonly kind: 'transient'; readonly detail: string }
-  | { readonly kind: 'closed-by-us'; readonly detail: string };
-
-/** A GraphQL result as it arrives on the wire (a `next` or `error` frame). */
-interface GqlResult {
-  readonly data?: Record<string, unknown> | null;
-  readonly errors?: readonly { readonly message: string; readonly extensions?: Record<string, unknown> }[];
-}
-
-export class SessionError extends Error {
-  constructor(readonly end: SessionEnd) {
-    super(end.detail);
-    this.name = 'SessionError';
-  }
-}
-
 const CONNECT_TIMEOUT_MS = 20_000;
 const REQUEST_TIMEOUT_MS = 20_000;
 /** How long a retired session may finish the sends it has in flight. */
 const RETIRE_GRACE_MS = 5_000;
-const AUTH_ERROR = /unauth|forbidden|not authenticated|invalid token|expired|jwt|token/i;
-/** A GraphQL validation error: the server does not know a field, argument, type or operation. */
-const VALIDATION_ERROR =
-  /GRAPHQL_VALIDATION_FAILED|unknown (argument|field|type|operation)|cannot query field|is not defined/i;
-/** graphql-ws closes with this when a server frame breaks the protocol (null, [], unknown type). */
-const CLOSE_BAD_RESPONSE = 4004;
-/** ws closes with this when a frame is bigger than maxPayload (RFC 6455 §7.4.1). */
-const CLOSE_TOO_BIG = 1009;
 /** More resubscriptions than this within RESUBSCRIBE_WINDOW_MS end the session instead (backoff). */
 const MAX_RESUBSCRIBES = 5;
 const RESUBSCRIBE_WINDOW_MS = 60_000;
-
-/** Kosmi refused SendMessage2 at validation: the adapter's cue to use v1 (§4.6). */
-export class SendOperationRejected extends DeliveryError {
-  constructor(detail: string) {
-    super(`Kosmi refused SendMessage2: ${detail}`, { retryable: false });
-    this.name = 'SendOperationRejected';
-  }
-}
 
 /**
  * One connection to Kosmi, from the socket to the subscriptions (docs/kosmi-protocol.md §3.1). It never
@@ -468,14 +437,4 @@ export class KosmiSession {
   }
 }
 
-function codeOf(error: { extensions?: Record<string, unknown> }): string {
-  const code = error.extensions?.code;
-  return typeof code === 'string' ? ` (${code})` : '';
-}
-
-function describe(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  if (typeof error === 'object' && error !== null && 'code' in error)
-    return `socket closed (${String(error.code)})`;
-  return String(error);
-}
+export { SendOperationRejected, SessionError, type SessionEnd } from './session-end.js';
