@@ -66,6 +66,10 @@ export const kosmiAccountSchema = z
     read_timeout_seconds: z.number().positive().default(90),
     /** Longest wait between reconnect attempts. */
     reconnect_max_seconds: z.number().positive().default(60),
+    /** After a (re)connect, messages missed while away are relayed when no older than this (§4.7). */
+    backlog_max_age_seconds: z.number().int().min(0).default(900),
+    /** §4.6: "auto" sends SendMessage2 and falls back to v1 when Kosmi refuses it at validation. */
+    send_operation: z.enum(['auto', 'v2', 'v1']).default('auto'),
   })
   .strict()
   .superRefine((value, ctx) => {

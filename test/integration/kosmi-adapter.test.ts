@@ -131,12 +131,14 @@ describe('kosmi adapter against the emulator', () => {
     const adapter = t.make();
     await adapter.start();
     await connected(adapter, t.emulator);
+    await waitFor(() => t.emulator.archiveQueries.count >= 1, { what: 'the backfill query' });
     const [connection] = t.emulator.connections();
     expect(connection?.operations).toEqual([
       'ExtendedCurrentUserQuery',
       'JoinRoom',
       'RoomDisconnect',
       'NewMessageSubscription',
+      'RoomChatQuery',
     ]);
     expect(t.emulator.logins).toMatchObject({ anon: 1, email: 0 });
 

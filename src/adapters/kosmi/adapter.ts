@@ -15,6 +15,7 @@ import { superviseConnection, type AttemptContext, type AttemptEnd } from '../..
 import { TokenBucket } from '../../core/token-bucket.js';
 import { BaseAdapter } from '../base-adapter.js';
 import type { AdapterDeps } from '../types.js';
+import { KosmiInbound } from './inbound.js';
 import { KosmiSession, SessionError, type SessionEnd } from './session.js';
 import { messageTime, senderName, type WireMessage } from './wire.js';
 
@@ -23,7 +24,12 @@ const DAY_MS = 86_400_000;
 const RENEW_RETRY_MS = 60_000;
 /** Never renew more often than this, whatever a token's lifetime (no login loop). */
 const MIN_RENEW_DELAY_MS = 2_000;
-const RECENT_IDS = 1_000;
+/**
+ * The largest WebSocket frame read from Kosmi (ws maxPayload). ws buffers a whole frame before
+ * graphql-ws parses it, and a parsed frame costs many times its size: a 2 MB frame grew the process
+ * by ~50 MB. A RoomChatQuery page of 50 messages of max_message_bytes is ~60 KB.
+ */
+const MAX_FRAME_BYTES = 1024 * 1024;
 
 /**
  * The Kosmi bridge: owns the reconnect loop (graphql-ws's own retries are off), the token check
@@ -36,7 +42,7 @@ export class KosmiAdapter extends BaseAdapter {
   private readonly stopper = new AbortController();
   private readonly backoff: BackoffOptions;
   private readonly limiter: TokenBucket;
-  private readonly recentIds = new Set<string>();
+  private readonly inbound: KosmiInbound;
   private session: KosmiSession | undefined;
   private loop: Promise<void> | undefined;
   private counter = 0;
@@ -64,6 +70,12 @@ export class KosmiAdapter extends BaseAdapter {
     this.backoff = { initialMs: 1_000, maxMs: settings.reconnect_max_seconds * 1000, stableAfterMs: 60_000 };
     // docs/kosmi-protocol.md §9: no rate limit is documented, so the bridge throttles itself.
     this.limiter = new TokenBucket(settings.send_burst, settings.send_rate_per_second);
+    this.inbound = new KosmiInbound({
+      cursors: deps.cursors,
+      log: this.log,
+      maxAgeMs: settings.backlog_max_age_seconds * 1000,
+      emit: (roomId, message, backfilled) => this.emitFrom(roomId, message, backfilled),
+    });
     for (const channel of deps.channels) {
       const roomId = kosmiRoomId(channel);
       if (roomId === undefined) throw new Error(`${account}: "${channel}" is not a Kosmi room`);
@@ -131,6 +143,7 @@ export class KosmiAdapter extends BaseAdapter {
       const session = await this.openSession(token, signal);
       this.rejections = 0;
       context.connected();
+      this.backfill(session);
       end = await this.whileConnected(session, token, signal);
       this.session = undefined;
     } catch (error) {
@@ -169,6 +182,10 @@ export class KosmiAdapter extends BaseAdapter {
         return { kind: 'retry-now', reason: end.detail };
       case 'fatal':
         return { kind: 'failed', reason: end.detail };
+      case 'protocol-error':
+        // The token is fine (no login): connect again at once; the backfill covers the gap.
+        this.log.warn({ reason: end.detail }, 'Kosmi broke the protocol; reconnecting at once');
+        return { kind: 'retry-now', reason: end.detail };
       case 'room-disconnect':
       case 'transient':
       case 'closed-by-us':
@@ -213,6 +230,7 @@ export class KosmiAdapter extends BaseAdapter {
         token = fresh;
         renewAt = fresh.renewAt.getTime();
         void old.retire();
+        this.backfill(next);
         this.log.info('reconnected with the renewed token');
       } catch (error) {
         if (signal.aborted) return { kind: 'closed-by-us', detail: 'stopped' };
@@ -236,8 +254,11 @@ export class KosmiAdapter extends BaseAdapter {
       channelId: this.settings.channel_id,
       pingIntervalMs: this.settings.ping_interval_seconds * 1000,
       readTimeoutMs: this.settings.read_timeout_seconds * 1000,
+      maxFrameBytes: MAX_FRAME_BYTES,
+      sendOperation: this.settings.send_operation,
       log: this.log,
-      onMessage: (roomId, message) => this.onMessage(session, roomId, message),
+      onMessage: (roomId, message) => this.inbound.live(roomId, message, session.userId),
+      onResubscribed: (roomId) => this.backfillRoom(session, roomId),
       onEnd: (end) => {
         // The live session died: say so at once, so nobody sends into it while the attempt
         // classifies the end (the supervisor logs it, with the wait before the next attempt).
@@ -251,21 +272,28 @@ export class KosmiAdapter extends BaseAdapter {
     return session;
   }
 
-  private onMessage(session: KosmiSession, roomId: string, message: WireMessage): void {
-    // Two sessions overlap while a renewed token takes over: the same message may come twice.
-    const wireId = message.id === undefined || message.id === null ? undefined : String(message.id);
-    if (wireId !== undefined) {
-      if (this.recentIds.has(wireId)) return;
-      this.recentIds.add(wireId);
-      if (this.recentIds.size > RECENT_IDS)
-        this.recentIds.delete(this.recentIds.values().next().value as string);
-    }
-    // §10: the relay's own messages are never relayed back.
-    if (message.user.id === session.userId) return;
+  /** After every (re)connect: what was posted while the relay was away (inbound.ts, §4.7). */
+  private backfill(session: KosmiSession): void {
+    for (const roomId of this.rooms.keys()) this.backfillRoom(session, roomId);
+  }
+
+  private backfillRoom(session: KosmiSession, roomId: string): void {
+    // inbound.backfill never rejects: a failed fetch is logged there and live relaying goes on.
+    void this.inbound.backfill(roomId, session.userId, (cursor) => session.archive(roomId, cursor));
+  }
+
+  /**
+   * One message, once (KosmiInbound dedupes by Kosmi id: two sessions overlap while a renewed
+   * token takes over, and a backfill may read what also came live). `networkId` = the Kosmi id,
+   * so the core's store.hasSource drops one read again after a restart.
+   */
+  private emitFrom(roomId: string, message: WireMessage, backfilled: boolean): void {
     const channel = this.rooms.get(roomId);
     if (channel === undefined) return;
+    const wireId =
+      message.id === undefined || message.id === null || message.id === '' ? undefined : String(message.id);
     const id = `kosmi:${wireId ?? `local-${++this.counter}`}`;
-    this.log.debug({ id, roomId }, 'message from Kosmi');
+    this.log.debug({ id, roomId, backfilled }, 'message from Kosmi');
     this.emitMessage({
       id,
       ...(wireId === undefined ? {} : { networkId: wireId }),

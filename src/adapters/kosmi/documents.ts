@@ -30,11 +30,32 @@ export const NEW_MESSAGE = {
     'newMessage(roomId: $roomId, channelId: $channelId) { id body time user { id displayName username } } }',
 } as const;
 
-/** §4.6 v1, the form that worked in the old relay ([C]); v2 (SendMessage2) is only reported. */
+/** §4.6 v1, the form that worked in the old relay ([C]); the fallback when Kosmi refuses v2. */
 export const SEND_MESSAGE = {
   operationName: 'SendMessage',
   query:
     'mutation SendMessage($body: String!, $roomId: String!) { sendMessage(body: $body, roomId: $roomId) { ok } }',
+} as const;
+
+/**
+ * §4.6 v2, what the browser sends: operation SendMessage2 with `channelId` and `replyToMessageId`.
+ * Argument types and the root field (`sendMessage`, as in v1) are guesses [I]: a server that
+ * refuses the document at validation makes the relay fall back to v1 (send_operation = "auto").
+ */
+export const SEND_MESSAGE_2 = {
+  operationName: 'SendMessage2',
+  query:
+    'mutation SendMessage2($body: String!, $roomId: String!, $channelId: String, $replyToMessageId: String) { ' +
+    'sendMessage(body: $body, roomId: $roomId, channelId: $channelId, replyToMessageId: $replyToMessageId) { ok } }',
+} as const;
+
+/** §4.7, the browser's variables (`cursor` null for the newest page); selection as §4.5's. */
+export const ROOM_CHAT_QUERY = {
+  operationName: 'RoomChatQuery',
+  query:
+    'query RoomChatQuery($roomId: String!, $channelId: String!, $cursor: String) { ' +
+    'chatArchive(roomId: $roomId, channelId: $channelId, cursor: $cursor) { forwardCursor backCursor ' +
+    'results { id body time user { id displayName username } } } }',
 } as const;
 
 /** §2: operation ids are strings the client picks, e.g. "current-user", "join-room". */

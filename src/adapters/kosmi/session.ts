@@ -6,10 +6,24 @@ import {
   CURRENT_USER,
   JOIN_ROOM,
   NEW_MESSAGE,
+  ROOM_CHAT_QUERY,
   ROOM_DISCONNECT,
   SEND_MESSAGE,
+  SEND_MESSAGE_2,
   operationId,
 } from './documents.js';
+import {
+  AUTH_ERROR,
+  CLOSE_BAD_RESPONSE,
+  CLOSE_TOO_BIG,
+  SendOperationRejected,
+  SessionError,
+  VALIDATION_ERROR,
+  codeOf,
+  describe,
+  type GqlResult,
+  type SessionEnd,
+} from './session-end.js';
 import { kosmiSocketClass } from './socket.js';
 import {
   currentUserData,
@@ -30,42 +44,25 @@ export interface SessionOptions {
   readonly channelId: string;
   readonly pingIntervalMs: number;
   readonly readTimeoutMs: number;
+  /** A bigger frame closes the socket (ws maxPayload, close 1009) and the session ends. */
+  readonly maxFrameBytes: number;
+  /** §4.6: SendMessage2 first ("auto", falling back to v1 for this session), or one of them only. */
+  readonly sendOperation: 'auto' | 'v2' | 'v1';
   readonly log: Logger;
   readonly onMessage: (roomId: string, message: WireMessage) => void;
+  /** Kosmi ended a room's newMessage subscription and the session subscribed again. */
+  readonly onResubscribed?: (roomId: string) => void;
   /** Called once, synchronously, when the session ends (before `ended` resolves). */
   readonly onEnd?: (end: SessionEnd) => void;
-}
-
-/** Why a session could not open, or why it ended. One place maps these to retry or `failed`. */
-export type SessionEnd =
-  /** The server refused the token: close 4401/4403 at any time, or an auth error (§9). */
-  | { readonly kind: 'auth-rejected'; readonly detail: string }
-  /** The socket opened and closed again before connection_ack (§9 [I]: perhaps the token). */
-  | { readonly kind: 'init-closed'; readonly detail: string }
-  /** A room that does not exist, or another error a reconnect cannot fix. */
-  | { readonly kind: 'fatal'; readonly detail: string }
-  | { readonly kind: 'room-disconnect'; readonly detail: string }
-  | { readonly kind: 'transient'; readonly detail: string }
-  | { readonly kind: 'closed-by-us'; readonly detail: string };
-
-/** A GraphQL result as it arrives on the wire (a `next` or `error` frame). */
-interface GqlResult {
-  readonly data?: Record<string, unknown> | null;
-  readonly errors?: readonly { readonly message: string; readonly extensions?: Record<string, unknown> }[];
-}
-
-export class SessionError extends Error {
-  constructor(readonly end: SessionEnd) {
-    super(end.detail);
-    this.name = 'SessionError';
-  }
 }
 
 const CONNECT_TIMEOUT_MS = 20_000;
 const REQUEST_TIMEOUT_MS = 20_000;
 /** How long a retired session may finish the sends it has in flight. */
 const RETIRE_GRACE_MS = 5_000;
-const AUTH_ERROR = /unauth|forbidden|not authenticated|invalid token|expired|jwt|token/i;
+/** More resubscriptions than this within RESUBSCRIBE_WINDOW_MS end the session instead (backoff). */
+const MAX_RESUBSCRIBES = 5;
+const RESUBSCRIBE_WINDOW_MS = 60_000;
 
 /**
  * One connection to Kosmi, from the socket to the subscriptions (docs/kosmi-protocol.md §3.1). It never
@@ -85,11 +82,16 @@ export class KosmiSession {
   private watchdogFired = false;
   private inFlight = 0;
   private counter = 0;
+  private oversized = false;
+  private resubscribes: number[] = [];
+  /** §4.6: false once Kosmi refused SendMessage2 on this session ("auto"). */
+  private useV2: boolean;
 
   constructor(private readonly options: SessionOptions) {
     this.ended = new Promise((resolve) => {
       this.finish = resolve;
     });
+    this.useV2 = options.sendOperation !== 'v1';
     const origin = new URL(options.webUrl).origin;
     this.client = createClient({
       url: options.wsUrl,
@@ -98,6 +100,14 @@ export class KosmiSession {
         userAgent: options.userAgent,
         pingIntervalMs: options.pingIntervalMs,
         readTimeoutMs: options.readTimeoutMs,
+        maxPayloadBytes: options.maxFrameBytes,
+        onOversized: () => {
+          this.oversized = true;
+          options.log.warn(
+            { maxFrameBytes: options.maxFrameBytes },
+            'Kosmi sent a frame bigger than the limit; closing the socket',
+          );
+        },
         onDead: (silentMs) => {
           this.watchdogFired = true;
           options.log.warn({ silentMs }, 'nothing read from Kosmi for too long; dropping the socket');
@@ -150,9 +160,7 @@ export class KosmiSession {
         this.subscribe(ROOM_DISCONNECT, { roomId }, () =>
           this.end({ kind: 'room-disconnect', detail: `Kosmi sent roomDisconnect for ${roomId}` }),
         );
-        this.subscribe(NEW_MESSAGE, { roomId, channelId: this.options.channelId }, (result) =>
-          this.onNewMessage(roomId, result),
-        );
+        this.subscribeMessages(roomId);
       }
       if (this.finished !== undefined) throw new SessionError(this.finished);
       return { userId: me.currentUser.id };
@@ -165,13 +173,48 @@ export class KosmiSession {
     }
   }
 
-  /** sendMessage (§4.6 v1), checked for ok. Throws DeliveryError. */
+  /** One page of the room's chat archive (§4.7): the `data` of the reply. Throws on errors. */
+  async archive(roomId: string, cursor: string | null): Promise<unknown> {
+    const result = await this.request(ROOM_CHAT_QUERY, { roomId, channelId: this.options.channelId, cursor });
+    const errors = (result.errors ?? []).map((e) => `${e.message}${codeOf(e)}`).join('; ');
+    if (errors !== '') throw new Error(`RoomChatQuery: ${errors}`);
+    return result.data;
+  }
+
+  /**
+   * sendMessage, checked for ok. Throws DeliveryError. §4.6: SendMessage2 with `channelId` as the
+   * browser sends it; with "auto", a validation error turns this session to v1 and sends again.
+   */
   async send(roomId: string, body: string): Promise<void> {
+    if (this.useV2) {
+      try {
+        return await this.sendWith(SEND_MESSAGE_2, {
+          body,
+          roomId,
+          channelId: this.options.channelId,
+          replyToMessageId: null,
+        });
+      } catch (error) {
+        if (!(error instanceof SendOperationRejected) || this.options.sendOperation !== 'auto') throw error;
+        this.useV2 = false;
+        this.options.log.warn(
+          { reason: error.message },
+          'Kosmi refused SendMessage2; using SendMessage (v1) for this connection',
+        );
+      }
+    }
+    return this.sendWith(SEND_MESSAGE, { body, roomId });
+  }
+
+  private async sendWith(
+    document: { operationName: string; query: string },
+    variables: Record<string, unknown>,
+  ): Promise<void> {
     if (this.finished !== undefined) throw new DeliveryError('Kosmi connection closed', { retryable: true });
     let result: GqlResult;
     this.inFlight += 1;
     try {
-      result = await this.request(SEND_MESSAGE, { body, roomId });
+      result = await this.request(document, variables);
     } catch (error) {
       // No answer means the socket is gone or going: end the session now, so the adapter stops
       // reporting `connected` and callers wait for the reconnect instead of retrying at once.
@@ -184,7 +227,9 @@ export class KosmiSession {
       this.inFlight -= 1;
     }
     if (result.errors !== undefined && result.errors.length > 0) {
-      const detail = result.errors.map((e) => e.message).join('; ');
+      const detail = result.errors.map((e) => `${e.message}${codeOf(e)}`).join('; ');
+      if (document === SEND_MESSAGE_2 && VALIDATION_ERROR.test(detail))
+        throw new SendOperationRejected(detail);
       if (AUTH_ERROR.test(detail)) this.end({ kind: 'auth-rejected', detail: `sendMessage: ${detail}` });
       throw new DeliveryError(`Kosmi refused the message: ${detail}`, { retryable: AUTH_ERROR.test(detail) });
     }
@@ -259,6 +304,7 @@ export class KosmiSession {
     document: { operationName: string; query: string },
     variables: Record<string, unknown>,
     onNext: (result: GqlResult) => void,
+    onEnded?: (detail: string) => void,
   ): void {
     this.client.subscribe(
       { ...document, variables },
@@ -267,18 +313,58 @@ export class KosmiSession {
         error: (error: unknown) => {
           if (!Array.isArray(error)) return; // the socket closed: the `closed` event ends the session
           const detail = (error as { message?: string }[]).map((e) => e.message).join('; ');
-          this.end({
-            kind: /ROOM_NOT_FOUND/.test(detail) ? 'fatal' : 'transient',
-            detail: `${document.operationName}: ${detail}`,
-          });
+          if (/ROOM_NOT_FOUND/.test(detail))
+            this.end({ kind: 'fatal', detail: `${document.operationName}: ${detail}` });
+          else if (AUTH_ERROR.test(detail))
+            this.end({ kind: 'auth-rejected', detail: `${document.operationName}: ${detail}` });
+          else if (onEnded !== undefined) onEnded(`error: ${detail}`);
+          else this.end({ kind: 'transient', detail: `${document.operationName}: ${detail}` });
         },
-        complete: () =>
-          this.end({ kind: 'transient', detail: `Kosmi ended the ${document.operationName} subscription` }),
+        complete: () => {
+          const detail = `Kosmi ended the ${document.operationName} subscription`;
+          if (onEnded !== undefined) onEnded('complete');
+          else this.end({ kind: 'transient', detail });
+        },
+      },
+    );
+  }
+
+  /**
+   * newMessage for one room. Kosmi ending it (complete, or an error frame) is answered by
+   * subscribing again at once; the adapter's backfill covers the gap. A server that keeps ending
+   * it ends the session instead, so the reconnect backoff applies.
+   */
+  private subscribeMessages(roomId: string): void {
+    this.subscribe(
+      NEW_MESSAGE,
+      { roomId, channelId: this.options.channelId },
+      (result) => this.onNewMessage(roomId, result),
+      (how) => {
+        // graphql-ws also completes the sinks of a closing socket: let the `closed` event run first.
+        setImmediate(() => {
+          if (this.finished !== undefined) return;
+          const now = Date.now();
+          this.resubscribes = [...this.resubscribes.filter((at) => now - at < RESUBSCRIBE_WINDOW_MS), now];
+          if (this.resubscribes.length > MAX_RESUBSCRIBES) {
+            this.end({
+              kind: 'transient',
+              detail: `Kosmi keeps ending the newMessage subscription (${how})`,
+            });
+            return;
+          }
+          this.options.log.warn(
+            { roomId, how },
+            'Kosmi ended the newMessage subscription; subscribing again',
+          );
+          this.subscribeMessages(roomId);
+          this.options.onResubscribed?.(roomId);
+        });
       },
     );
   }
 
   private onNewMessage(roomId: string, result: GqlResult): void {
+    if (this.finished !== undefined) return; // closed: the next session's backfill reads it
     const parsed = newMessageData.safeParse(result.data);
     if (!parsed.success || (result.errors?.length ?? 0) > 0) {
       const why = parsed.success
@@ -335,6 +421,8 @@ export class KosmiSession {
       typeof event === 'object' && event !== null && 'reason' in event ? String(event.reason) : '';
     const detail = `socket closed (${code}${reason === '' ? '' : ` ${reason}`}${this.lastError === undefined ? '' : `; ${this.lastError}`})`;
     if (code === 4401 || code === 4403) this.end({ kind: 'auth-rejected', detail });
+    else if (this.acked && (code === CLOSE_BAD_RESPONSE || code === CLOSE_TOO_BIG || this.oversized))
+      this.end({ kind: 'protocol-error', detail: this.oversized ? `frame too big; ${detail}` : detail });
     else if (this.opened && !this.acked && !this.watchdogFired)
       this.end({ kind: 'init-closed', detail: `${detail} before connection_ack` });
     else this.end({ kind: 'transient', detail: this.watchdogFired ? `read timeout; ${detail}` : detail });
@@ -349,14 +437,4 @@ export class KosmiSession {
   }
 }
 
-function codeOf(error: { extensions?: Record<string, unknown> }): string {
-  const code = error.extensions?.code;
-  return typeof code === 'string' ? ` (${code})` : '';
-}
-
-function describe(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  if (typeof error === 'object' && error !== null && 'code' in error)
-    return `socket closed (${String(error.code)})`;
-  return String(error);
-}
+export { SendOperationRejected, SessionError, type SessionEnd } from './session-end.js';

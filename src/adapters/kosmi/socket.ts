@@ -7,6 +7,10 @@ export interface KosmiSocketOptions {
   readonly pingIntervalMs: number;
   /** Nothing read (message, ping or pong) for this long means the socket is dead (§2). */
   readonly readTimeoutMs: number;
+  /** ws `maxPayload`: a bigger frame is refused (close 1009) before it is buffered whole. */
+  readonly maxPayloadBytes: number;
+  /** Called when a frame was bigger than maxPayloadBytes. */
+  readonly onOversized: () => void;
   /** Called when the watchdog kills a silent socket. */
   readonly onDead: (silentMs: number) => void;
 }
@@ -28,6 +32,10 @@ export function kosmiSocketClass(options: KosmiSocketOptions): KosmiSocketClass 
       super(address, protocols, {
         headers: { Origin: options.origin, 'User-Agent': options.userAgent },
         handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+        maxPayload: options.maxPayloadBytes,
+      });
+      this.on('error', (error: Error & { code?: string }) => {
+        if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') options.onOversized();
       });
       watch(this, options);
     }

@@ -22,6 +22,21 @@ export const newMessageData = z.object({
 });
 export type WireMessage = z.infer<typeof newMessageData>['newMessage'];
 
+/**
+ * §4.7: `chatArchive { forwardCursor backCursor results }`. The results' fields beyond `id` and
+ * `user { id isAnonymous }` were never published; the relay asks for the newMessage selection
+ * (§4.5). Results are read oldest first [relay: I]. `id` and `time` may be missing here: the
+ * backfill then skips the room (inbound.ts).
+ */
+export const chatArchiveData = z.object({
+  chatArchive: z.object({
+    forwardCursor: z.string().nullish(),
+    backCursor: z.string().nullish(),
+    results: z.array(newMessageData.shape.newMessage),
+  }),
+});
+export type ArchivePage = z.infer<typeof chatArchiveData>['chatArchive'];
+
 export const currentUserData = z.object({ currentUser: userSchema });
 export const joinRoomData = z.object({
   joinRoom: z.object({ ok: z.boolean().nullish() }).passthrough().nullish(),

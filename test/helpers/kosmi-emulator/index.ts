@@ -4,6 +4,7 @@ import type { DocumentNode, OperationDefinitionNode } from 'graphql';
 import { graphql } from './graphql.js';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { archivePage, type ArchiveFields } from './archive.js';
 import { EventChannel } from './channel.js';
 import { appPage, EMAIL_LOGIN_PATH } from './page.js';
 import { kosmiSchema } from './schema.js';
@@ -17,6 +18,7 @@ import {
 import { EmulatorTokens } from './tokens.js';
 
 export type { EmulatedMessage, EmulatedUser } from './state.js';
+export type { ArchiveFields } from './archive.js';
 
 /** 364 days, the lifetime of both published tokens (docs/kosmi-protocol.md §6.3). */
 export const DEFAULT_TOKEN_LIFETIME_S = 31_449_600;
@@ -41,6 +43,8 @@ export interface KosmiEmulatorOptions {
   readonly anonLoginDelayMs?: number;
   /** Tokens are issued as if the server's clock were this many seconds ahead (negative: behind). */
   readonly clockSkewSeconds?: number;
+  /** chatArchive page size (§4.7). Default 50. */
+  readonly archivePageSize?: number;
 }
 
 /** One connection_init as the emulator saw it: the presented token's jti and the verdict. */
@@ -88,6 +92,16 @@ export interface KosmiEmulator {
   injectRaw(roomId: string, newMessage: unknown): void;
   /** Sends roomDisconnect to every subscriber of the room. */
   disconnectRoom(roomId: string): void;
+  /** chatArchive leaves out message ids or times from now on ('full' again to stop). */
+  setArchiveFields(fields: ArchiveFields): void;
+  /** While on, SendMessage2 is refused at validation (an unknown-argument error), as an old server would. */
+  rejectSendMessage2(on: boolean): void;
+  /** Ends every newMessage subscription of the room: a `complete` frame, or an `error` frame. */
+  endMessageSubscriptions(roomId: string, how: 'complete' | 'error'): number;
+  /** Writes `text` as one WebSocket frame to every authenticated connection (malformed or huge frames). */
+  sendRawFrame(text: string): number;
+  /** How many chatArchive queries were answered. */
+  readonly archiveQueries: { count: number };
   close(): Promise<void>;
 }
 
@@ -103,6 +117,9 @@ export async function startKosmiEmulator(options: KosmiEmulatorOptions = {}): Pr
   let loginDelayMs = options.loginDelayMs ?? 0;
   let anonLoginDelayMs = options.anonLoginDelayMs ?? 0;
   let skewSeconds = options.clockSkewSeconds ?? 0;
+  let archiveFields: ArchiveFields = 'full';
+  let refuseSendMessage2 = false;
+  const archiveQueries = { count: 0 };
   const inits: InitRecord[] = [];
   const initCloses: number[] = [];
   const issue = (sub: string, seconds: number): Promise<string> =>
@@ -136,14 +153,12 @@ export async function startKosmiEmulator(options: KosmiEmulatorOptions = {}): Pr
         await delay();
         return state.users.get(connection.sub ?? '');
       },
-      chatArchive: async ({ roomId }: { roomId: string }) => {
+      chatArchive: async ({ roomId, cursor }: { roomId: string; cursor?: string | null }) => {
         await delay();
         if (!state.rooms.has(roomId)) throw roomNotFound();
-        return {
-          forwardCursor: null,
-          backCursor: null,
-          results: state.messages.filter((m) => m.roomId === roomId).slice(-50),
-        };
+        archiveQueries.count += 1;
+        const room = state.messages.filter((m) => m.roomId === roomId);
+        return archivePage(room, cursor, options.archivePageSize ?? 50, archiveFields);
       },
     },
     mutation: {
@@ -278,6 +293,7 @@ export async function startKosmiEmulator(options: KosmiEmulatorOptions = {}): Pr
         operations: [],
         newMessage: new Map(),
         roomDisconnect: new Map(),
+        messageSubscriptions: new Map(),
       };
       byContext.set(ctx.extra, connection);
       state.connections.add(connection);
@@ -317,10 +333,16 @@ export async function startKosmiEmulator(options: KosmiEmulatorOptions = {}): Pr
         closeAtExpiry(ctx.extra.socket, verdict.exp);
         return true;
       },
-      onSubscribe: (ctx, _id, payload) => {
+      onSubscribe: (ctx, id, payload) => {
         const connection = connectionOf(ctx);
         const field = /\{\s*(\w+)/.exec(payload.query)?.[1] ?? '?';
         connection.operations.push(payload.operationName ?? field);
+        if (field === 'newMessage')
+          connection.messageSubscriptions.set(id, String(payload.variables?.roomId));
+        if (refuseSendMessage2 && payload.operationName === 'SendMessage2')
+          // What graphql-js says for an argument the server's schema lacks (an `error` frame).
+          return [new graphql.GraphQLError('Unknown argument "channelId" on field "Mutation.sendMessage".')];
+        return undefined;
       },
     },
     wss,
@@ -400,6 +422,37 @@ export async function startKosmiEmulator(options: KosmiEmulatorOptions = {}): Pr
       showLoginButton = show;
     },
     disconnectRoom: (roomId) => state.disconnectRoom(roomId),
+    archiveQueries,
+    setArchiveFields: (fields) => {
+      archiveFields = fields;
+    },
+    rejectSendMessage2: (on) => {
+      refuseSendMessage2 = on;
+    },
+    endMessageSubscriptions: (roomId, how) => {
+      let ended = 0;
+      for (const connection of state.connections) {
+        if (how === 'error')
+          for (const [id, room] of connection.messageSubscriptions)
+            if (room === roomId)
+              connection.socket.send(
+                JSON.stringify({ id, type: 'error', payload: [{ message: 'Internal server error' }] }),
+              );
+        for (const [channel, room] of connection.newMessage) {
+          if (room !== roomId) continue;
+          channel.close(); // graphql-ws's server then sends `complete` (ignored after an `error`)
+          ended += 1;
+        }
+        for (const [id, room] of connection.messageSubscriptions)
+          if (room === roomId) connection.messageSubscriptions.delete(id);
+      }
+      return ended;
+    },
+    sendRawFrame: (text) => {
+      const targets = live().filter((c) => c.sub !== undefined);
+      for (const connection of targets) connection.socket.send(text);
+      return targets.length;
+    },
     injectRaw: (roomId, newMessage) => {
       for (const connection of state.connections) {
         for (const [channel, room] of connection.newMessage)

@@ -39,6 +39,8 @@ export interface Connection {
   readonly operations: string[];
   readonly newMessage: Map<EventChannel<unknown>, string>;
   readonly roomDisconnect: Map<EventChannel<unknown>, string>;
+  /** Operation ids of the connection's newMessage subscriptions, with their room. */
+  readonly messageSubscriptions: Map<string, string>;
 }
 
 export function roomNotFound(): GraphQLError {
