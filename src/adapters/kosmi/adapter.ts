@@ -18,8 +18,8 @@ import type { AdapterDeps } from '../types.js';
 import { KosmiInbound } from './inbound.js';
 import { KosmiSession, SessionError, type SessionEnd } from './session.js';
 import { messageTime, senderName, type WireMessage } from './wire.js';
+import { DAY_MS } from '../../core/time.js';
 
-const DAY_MS = 86_400_000;
 /** A renewal that failed is tried again after this long (the current token still works). */
 const RENEW_RETRY_MS = 60_000;
 /** Never renew more often than this, whatever a token's lifetime (no login loop). */
@@ -57,7 +57,7 @@ export class KosmiAdapter extends BaseAdapter {
     private readonly deps: AdapterDeps,
     private readonly tokens: KosmiTokenManager,
   ) {
-    super(account, deps.channels, deps.logger.child({ component: 'kosmi', account }));
+    super(account, deps.channels, deps.logger);
     // docs/kosmi-protocol.md §9: no length limit is documented, so the limit is max_message_bytes; "* "
     // in front of an action's text is kept out of it.
     this.capabilities = {

@@ -14,7 +14,8 @@ export function createKosmiAdapter(
     account: accountId,
     settings,
     dataDir: deps.dataDir,
-    logger: deps.logger.child({ component: 'kosmi-auth', account: accountId }),
+    // deps.logger already names the component and account; pino would write a second key of each.
+    logger: deps.logger.child({ part: 'auth' }),
   });
   return new KosmiAdapter(accountId, settings, deps, tokens);
 }

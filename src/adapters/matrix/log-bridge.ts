@@ -24,7 +24,7 @@ export function scrub(text: string): string {
 export function bridgeSdkLogs(sdk: MatrixSdkModule, logger: Logger): void {
   if (bridged) return;
   bridged = true;
-  const log = logger.child({ component: 'matrix-bot-sdk' });
+  const log = logger.child({ library: 'matrix-bot-sdk' });
   const line = (module: string, args: unknown[]): { module: string; text: string } => ({
     module,
     text: scrub(format(...args)).slice(0, 2_000),
