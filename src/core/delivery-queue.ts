@@ -93,7 +93,9 @@ export class DeliveryQueue {
   enqueue(pieces: readonly QueuedPiece[]): void {
     for (const queued of pieces) this.items.push({ ...queued, sending: false, failures: 0 });
     this.expire();
-    this.enforceCount();
+    // The count bound is for a destination that is away: one that is connected but slower than
+    // a burst (a flood-controlled IRC server) drains its backlog instead of dropping it.
+    if (this.options.adapter.status().state !== 'connected') this.enforceCount();
     this.resume();
   }
 

@@ -324,4 +324,15 @@ describe('Router', () => {
     expect(b.sent[2]?.text.endsWith(' (cut)')).toBe(true);
     for (const p of b.sent) expect(Buffer.byteLength(p.prefix + p.text)).toBeLessThanOrEqual(40);
   });
+
+  it('drops by count only while the destination is away: a connected but slow one drains its backlog', async () => {
+    const { a, b, ledger } = await bridgedPair({ maxMessages: 10 });
+    let busy = true;
+    b.failWith = () => (busy ? new DeliveryError('server busy', { retryable: true }) : undefined);
+    for (let i = 0; i < 25; i++) a.receive('#x', `m${i}`);
+    expect(ledger.pieces.size).toBe(25);
+    busy = false;
+    await waitFor(() => b.sent.length === 25, { timeoutMs: 5_000 });
+    expect(b.sent.map((m) => m.text)).toEqual(Array.from({ length: 25 }, (_, i) => `m${i}`));
+  });
 });
