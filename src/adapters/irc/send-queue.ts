@@ -64,11 +64,6 @@ export class SendQueue {
     private readonly maxLineBytes: number = 512,
   ) {}
 
-  /** Lines not yet written. */
-  get pendingLines(): number {
-    return this.items.reduce((sum, item) => sum + item.lines.length - item.next, 0);
-  }
-
   /** Pieces not yet confirmed. */
   get depth(): number {
     return this.items.length + this.unconfirmed.size;
