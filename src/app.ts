@@ -107,6 +107,7 @@ export function createApp(initial: RelayConfig, deps: AppDeps): App {
         get: (key) => ledger.getCursor(account.id, key),
         set: (key, value) => ledger.setCursor(account.id, key, value),
       },
+      messages: { knows: (networkId) => ledger.findByNetworkId(account.id, networkId) !== undefined },
     });
   };
 

@@ -2,7 +2,7 @@
  * The one adapter contract (house style: matterbridge's four verbs, typed). The core owns it and
  * talks to every network through it only; adapters implement it.
  */
-import type { ChatMessage, OutboundPiece, Protocol } from './message.js';
+import type { ChatDeletion, ChatMessage, OutboundPiece, Protocol } from './message.js';
 
 export type AdapterState = 'connecting' | 'connected' | 'disconnected' | 'failed';
 
@@ -29,7 +29,17 @@ export interface AdapterCapabilities {
    * in call order; 1 means strictly one at a time.
    */
   readonly inFlight: number;
+  /** Edits applied in place: the adapter sends pieces with `replaces` (Matrix m.replace). */
   readonly edits: boolean;
+  /** Deletions: the adapter removes its own message for a piece with `redacts` (Matrix redaction). */
+  readonly deletes?: boolean;
+  /**
+   * Replies to a message the network has an id for (piece.replyTo). 'native': the network shows
+   * the original with the reply (Kosmi), so the core leaves the mention out. 'linked': the reply
+   * is linked but clients may not show it (Matrix m.in_reply_to, IRC +draft/reply), so the
+   * mention stays in the text. Absent: the core never sets replyTo.
+   */
+  readonly replies?: 'native' | 'linked';
 }
 
 /** What the status page shows about an account's credentials; never a credential. */
@@ -42,6 +52,8 @@ export interface AdapterDetails {
 
 export interface AdapterEvents {
   message: (message: ChatMessage) => void;
+  /** A message removed on the network (Matrix redaction). */
+  deletion: (deletion: ChatDeletion) => void;
   status: (status: AdapterStatus) => void;
 }
 

@@ -35,8 +35,46 @@ export interface ChatMessage {
   readonly sender: { readonly nick: string; readonly userId?: string };
   readonly source: ChannelRef;
   readonly timestamp: Date;
-  /** True for an edit of an earlier message (Matrix m.replace); the text is the new content. */
-  readonly edited?: boolean;
+  /**
+   * This message answers another one in the same channel: that message's id on this network. The
+   * core finds it in the message map; where the map does not know it, the adapter may say who
+   * wrote it and what it said (Matrix fetches the event), so the reply still reads right.
+   */
+  readonly replyTo?: { readonly networkId: string; readonly nick?: string; readonly text?: string };
+  /**
+   * This message is an edit (Matrix m.replace) of the message with this id on this network; `text`
+   * is the whole new content, without any marker. The core relays it only when the map knows the
+   * original (it was relayed).
+   */
+  readonly editOf?: string;
+  /**
+   * A file (picture, video, audio, sticker, other). `text` already says what it is to people on
+   * other networks ("sent an image: cat.jpg <link>"); `native` lets a destination of the same
+   * protocol show the file itself.
+   */
+  readonly attachment?: Attachment;
+}
+
+export type AttachmentKind = 'image' | 'video' | 'audio' | 'file' | 'sticker';
+
+export interface Attachment {
+  readonly kind: AttachmentKind;
+  readonly name: string;
+  /** The file on its own network (Matrix: the mxc URI and the event's info), plain JSON. */
+  readonly native?: {
+    readonly protocol: Protocol;
+    readonly uri: string;
+    readonly mimetype?: string;
+    readonly size?: number;
+    readonly width?: number;
+    readonly height?: number;
+  };
+}
+
+/** A message removed on its network (Matrix redaction), by its id there. */
+export interface ChatDeletion {
+  readonly source: ChannelRef;
+  readonly networkId: string;
 }
 
 /**
@@ -59,7 +97,19 @@ export interface OutboundPiece {
   readonly nick: string;
   /** The prefix rendered from remote_nick_format for this destination, e.g. "[irc] <bob> ". */
   readonly prefix: string;
+  /** The text is the new content of an edited message, relayed as a new message (with the marker). */
   readonly edited?: boolean;
+  /**
+   * A reply whose original the destination has: the original's id there (the relay's copy, or the
+   * source message itself). Only set for a destination whose capabilities declare `replies`.
+   */
+  readonly replyTo?: string;
+  /** An edit applied in place (capabilities.edits): the destination's id of the message it changes. */
+  readonly replaces?: string;
+  /** A deletion (capabilities.deletes): the destination's id of the message to remove; text is ''. */
+  readonly redacts?: string;
+  /** Only on a message's first piece, for a destination that shows files (same protocol). */
+  readonly attachment?: Attachment;
   readonly origin: ChannelRef & { readonly protocol: Protocol; readonly gateway: string };
   /** The destination channel on the receiving account. */
   readonly channel: string;

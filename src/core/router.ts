@@ -327,7 +327,7 @@ export class Router {
       text,
       nick: message.sender.nick,
       prefix: split.prefix,
-      ...(message.edited === true ? { edited: true } : {}),
+      ...(message.editOf !== undefined ? { edited: true } : {}),
       origin: {
         account: message.source.account,
         channel: message.source.channel,

@@ -8,7 +8,7 @@ import { rmSync } from 'node:fs';
 import { createKosmiAdapter } from '../../src/adapters/kosmi/index.js';
 import { startKosmiEmulator } from '../helpers/kosmi-emulator/index.js';
 import { kosmiSettings, tempDataDir } from '../helpers/kosmi-setup.js';
-import { memoryCursors } from '../helpers/memory-cursors.js';
+import { memoryCursors, memoryMessages } from '../helpers/memory-cursors.js';
 import { memoryLogger } from '../helpers/memory-logger.js';
 import { startPeerGate } from '../helpers/peer-gate.js';
 import { uniqueName } from '../helpers/ports.js';
@@ -27,6 +27,7 @@ async function kosmiHarness(options: HarnessOptions = {}): Promise<ContractHarne
     dataDir,
     channels: [room],
     cursors: memoryCursors(),
+    messages: memoryMessages(),
   });
   const statuses: ContractHarness['statuses'] = [];
   adapter.on('status', (status) => statuses.push(status));

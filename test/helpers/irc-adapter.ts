@@ -4,7 +4,7 @@ import { ircAccountSchema } from '../../src/config/irc.js';
 import type { ChatMessage } from '../../src/core/message.js';
 import { memoryLogger } from './memory-logger.js';
 import { waitFor } from './wait-for.js';
-import { memoryCursors } from './memory-cursors.js';
+import { memoryCursors, memoryMessages } from './memory-cursors.js';
 
 /** An IrcAdapter wired to an in-memory log and message list, for integration tests. */
 export interface AdapterHarness {
@@ -36,6 +36,7 @@ export function makeIrcAdapter(
     dataDir: '/nonexistent',
     channels,
     cursors: memoryCursors(),
+    messages: memoryMessages(),
   });
   adapter.on('message', (m) => received.push(m));
   adapter.on('status', (s) => states.push(s.state));

@@ -13,7 +13,7 @@ import { kosmiSettings, tempDataDir } from '../helpers/kosmi-setup.js';
 import { memoryLogger } from '../helpers/memory-logger.js';
 import { freePort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { memoryCursors } from '../helpers/memory-cursors.js';
+import { memoryCursors, memoryMessages } from '../helpers/memory-cursors.js';
 
 const ROOM = '@movienight';
 const cleanups: (() => Promise<void>)[] = [];
@@ -47,6 +47,7 @@ async function setup(
       dataDir,
       channels: [options.channel ?? ROOM],
       cursors: memoryCursors(),
+      messages: memoryMessages(),
     });
     adapter.on('message', (m) => received.push(m));
     cleanups.push(() => adapter.stop(2_000));

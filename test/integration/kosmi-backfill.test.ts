@@ -10,7 +10,7 @@ import {
   type KosmiEmulatorOptions,
 } from '../helpers/kosmi-emulator/index.js';
 import { kosmiSettings, tempDataDir } from '../helpers/kosmi-setup.js';
-import { memoryCursors } from '../helpers/memory-cursors.js';
+import { memoryCursors, memoryMessages } from '../helpers/memory-cursors.js';
 import { memoryLogger, type MemoryLogger } from '../helpers/memory-logger.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -51,6 +51,7 @@ async function setup(emulatorOptions: KosmiEmulatorOptions = {}): Promise<Harnes
         dataDir,
         channels: [ROOM],
         cursors,
+        messages: memoryMessages(),
       });
       adapter.on('message', (m) => received.push(m));
       cleanups.push(() => adapter.stop(2_000));

@@ -12,7 +12,7 @@ import {
   nativeCryptoLoaded,
 } from '../../src/adapters/matrix/sdk-loader.js';
 import { matrixAccountSchema } from '../../src/config/matrix.js';
-import { memoryCursors } from '../helpers/memory-cursors.js';
+import { memoryCursors, memoryMessages } from '../helpers/memory-cursors.js';
 
 const requireHere = createRequire(import.meta.url);
 const cryptoModulesInCache = (): string[] =>
@@ -38,6 +38,7 @@ describe('matrix-bot-sdk loader', () => {
       dataDir,
       channels: ['#room:localhost'],
       cursors: memoryCursors(),
+      messages: memoryMessages(),
     });
     expect(sdkModulesInCache()).toEqual([]);
     await adapter.start();
@@ -66,6 +67,7 @@ describe('matrix-bot-sdk loader', () => {
       dataDir: tmpdir(),
       channels: ['#room:localhost'],
       cursors: memoryCursors(),
+      messages: memoryMessages(),
     });
     await expect(adapter.start()).rejects.toThrow(
       /end-to-end encryption is enabled but .* or set encryption = false/,

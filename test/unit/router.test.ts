@@ -147,9 +147,9 @@ describe('Router', () => {
     setup([{ name: 'gw', endpoints: [inout('matrix.m', '!r:s'), inout('irc.b', '#y')] }], [a, b], {
       format: '<{NOPINGNICK}@{LABEL}/{GATEWAY}> ',
     });
-    a.receive('!r:s', 'waves', 'dave', { kind: 'action', edited: true });
+    a.receive('!r:s', 'waves', 'dave', { kind: 'action' });
     await waitFor(() => b.sent.length === 1);
-    expect(b.sent[0]).toMatchObject({ kind: 'action', edited: true, prefix: '<d\u200bave@matrix/gw> ' });
+    expect(b.sent[0]).toMatchObject({ kind: 'action', prefix: '<d\u200bave@matrix/gw> ' });
   });
 
   it('holds messages while the destination is down and delivers them in order on reconnect', async () => {

@@ -327,7 +327,6 @@ export class MatrixAdapter extends BaseAdapter {
         sender: { nick, userId: event.sender },
         source: { account: this.account, channel },
         timestamp: new Date(ts),
-        ...(mapped.edited ? { edited: true } : {}),
       });
     }
   }

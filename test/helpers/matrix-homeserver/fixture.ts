@@ -14,7 +14,7 @@ import { memoryLogger, type LogLine } from '../memory-logger.js';
 import { uniqueName } from '../ports.js';
 import { waitFor } from '../wait-for.js';
 import { startHomeserver, type MatrixHomeserver } from './index.js';
-import { memoryCursors } from '../memory-cursors.js';
+import { memoryCursors, memoryMessages } from '../memory-cursors.js';
 
 export const RELAY_PASSWORD = 'relay-secret-password';
 
@@ -81,6 +81,7 @@ export class MatrixFixture {
       dataDir: this.dataDir,
       channels: options.channels ?? [this.alias],
       cursors: memoryCursors(),
+      messages: memoryMessages(),
     }) as MatrixAdapter;
     const received: ChatMessage[] = [];
     const statuses: AdapterStatus[] = [];
