@@ -79,6 +79,9 @@ function routerAccount(account: AccountConfig, adapter: ChatAdapter, general: Ge
       maxMessages: settings.queue_max_messages ?? general.queue_max_messages,
       maxAgeMs: (settings.queue_max_age_seconds ?? general.queue_max_age_seconds) * 1000,
     },
+    replyStyle: settings.reply_style,
+    editMarker: account.protocol === 'matrix' ? account.settings.edit_marker : '',
+    editWindowMs: account.protocol === 'matrix' ? account.settings.edit_window_minutes * 60_000 : 0,
   };
 }
 

@@ -16,6 +16,12 @@ export const commonAccountShape = {
    * (deprecated.ts maps them for one release).
    */
   retry_failed_seconds: z.number().positive().default(300),
+  /**
+   * How a reply relayed to this account reads when the network cannot show the original:
+   * "mention" ("alice: yes, at nine") or "quote" (a line quoting up to 80 characters of the
+   * original, then the reply).
+   */
+  reply_style: z.enum(['mention', 'quote']).default('mention'),
 };
 
 /** A regex given as a string in TOML; compiled here so a bad pattern is a config error with its path. */

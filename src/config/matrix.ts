@@ -8,6 +8,7 @@ export const MATRIX_DEFAULTS = {
   encryption: false,
   edits: 'mark',
   edit_marker: '(edited) ',
+  edit_window_minutes: 15,
   backlog_max_age_seconds: 900,
   sync_timeout_seconds: 30,
 } as const;
@@ -37,6 +38,11 @@ export const matrixAccountSchema = z
     edits: z.enum(['mark', 'drop']).default(MATRIX_DEFAULTS.edits),
     /** Put in front of the text of a relayed edit. */
     edit_marker: z.string().default(MATRIX_DEFAULTS.edit_marker),
+    /**
+     * An edit of a message older than this is not relayed to networks that cannot edit in place
+     * (IRC, Kosmi), where it would arrive as a new line long after the conversation moved on.
+     */
+    edit_window_minutes: z.number().min(0).default(MATRIX_DEFAULTS.edit_window_minutes),
     /**
      * After a restart, messages that arrived while the relay was down are relayed when younger than
      * this; 0 relays none. Never anything from before the very first start.

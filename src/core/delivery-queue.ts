@@ -99,6 +99,16 @@ export class DeliveryQueue {
     this.resume();
   }
 
+  /**
+   * Removes the waiting pieces of one message (it was deleted on its network before it went out)
+   * from the queue and the store; a piece already on its way is left to finish. Returns how many.
+   */
+  discard(messageId: string): number {
+    const gone = this.items.filter((item) => !item.sending && item.piece.messageId === messageId);
+    if (gone.length > 0) this.removeMany(gone);
+    return gone.length;
+  }
+
   /** Starts delivering if it can; called on enqueue and when the adapter connects. */
   resume(): void {
     if (this.retryTimer !== undefined || this.closed) return;

@@ -5,8 +5,16 @@ import { DeliveryQueue, type QueueBounds, type QueuedPiece, type QueueStats } fr
 import type { EchoGuard } from './echo-guard.js';
 import { renderNickFormat } from './format.js';
 import type { Gateway } from './gateway.js';
-import type { LedgerStore, PieceRecord } from './ledger.js';
-import type { ChatMessage, OutboundPiece } from './message.js';
+import {
+  editText,
+  idIn,
+  renderReply,
+  type MapEntry,
+  type ReplyOrigin,
+  type ReplyStyle,
+} from './conversation.js';
+import { TEXT_KEPT_CHARS, type LedgerStore, type PieceRecord } from './ledger.js';
+import type { ChatDeletion, ChatMessage, OutboundPiece, Protocol } from './message.js';
 import { splitForDestination } from './pieces.js';
 import { buildRoutes, parsePiece, routeKey as key, type Route, type RouteTable } from './routes.js';
 
@@ -16,6 +24,21 @@ export interface RouterAccount {
   readonly label: string;
   readonly remoteNickFormat: string;
   readonly queueBounds: QueueBounds;
+  /** How a reply reads here when the network cannot show the original (issue 8 §1). */
+  readonly replyStyle: ReplyStyle;
+  /** For edits from this account: put before an edit relayed as new text. */
+  readonly editMarker: string;
+  /** For edits from this account: older messages' edits are not relayed as new text. */
+  readonly editWindowMs: number;
+}
+
+/** What one destination gets for a message, beyond the common fields. */
+interface PiecePlan {
+  /** The text in the destination's formatting, before splitting. */
+  readonly body: string;
+  readonly replyTo?: string;
+  readonly replaces?: string;
+  readonly edited?: boolean;
 }
 
 export interface RouterOptions {
@@ -61,6 +84,7 @@ interface QueueSlot {
 interface Listeners {
   readonly status: (status: AdapterStatus) => void;
   readonly message: (message: ChatMessage) => void;
+  readonly deletion: (deletion: ChatDeletion) => void;
 }
 
 /** Mutable so a reload changes the bounds of a queue that stays (DeliveryQueue reads them live). */
@@ -82,7 +106,7 @@ export class Router {
   private intake = true;
   private readonly log: Logger;
   private readonly now: () => number;
-  readonly counters = { received: 0, relayed: 0, echoes: 0, unrouted: 0, duplicates: 0 };
+  readonly counters = { received: 0, relayed: 0, echoes: 0, unrouted: 0, duplicates: 0, deletions: 0 };
 
   constructor(private readonly options: RouterOptions) {
     this.log = options.logger.child({ component: 'router' });
@@ -207,14 +231,142 @@ export class Router {
       this.log.debug({ id: message.id, account: message.source.account }, 'already relayed');
       return;
     }
-    const sourceKey = key(message.source.account, message.source.channel);
-    const { routes: table, folded } = this.table;
-    const routes = table.get(sourceKey) ?? table.get(folded.get(sourceKey.toLowerCase()) ?? '');
-    if (routes === undefined || routes.length === 0) {
+    const routes = this.routesFrom(message.source.account, message.source.channel);
+    if (routes.length === 0) {
       this.counters.unrouted += 1;
       this.log.debug({ id: message.id, account: message.source.account }, 'no gateway for this channel');
       return;
     }
+    if (message.editOf !== undefined) {
+      this.relayEdit(message, message.editOf, routes);
+      return;
+    }
+    const origin = this.replyOrigin(message);
+    this.relay(message, routes, (route, destination) => {
+      const body = this.bodyFor(message, destination);
+      return origin === undefined ? { body } : this.replyPlan(origin, body, route, destination);
+    });
+  }
+
+  /**
+   * A message removed on its network (issue 8 §3): what still waits of it is not delivered, and
+   * the relay's copies are removed where the destination can (Matrix redactions).
+   */
+  handleDeletion(deletion: ChatDeletion): void {
+    const { source, networkId } = deletion;
+    const entry = this.options.store.findByNetworkId(source.account, networkId);
+    if (entry === undefined) {
+      this.log.debug({ account: source.account }, 'deletion of a message the relay did not relay');
+      return;
+    }
+    this.counters.deletions += 1;
+    let discarded = 0;
+    for (const { queue } of this.queues.values()) discarded += queue.discard(entry.messageId);
+    const messageId = newMessageId();
+    const now = this.now();
+    const planned: { queue: DeliveryQueue; piece: OutboundPiece; account: string }[] = [];
+    for (const [routeIndex, route] of this.routesFrom(source.account, source.channel).entries()) {
+      const queue = this.queues.get(key(route.account, route.channel))?.queue;
+      const destination = this.accounts.get(route.account);
+      if (queue === undefined || destination?.adapter.capabilities.deletes !== true) continue;
+      const copies = entry.copies.filter((c) => c.account === route.account && c.channel === route.channel);
+      for (const [index, copy] of copies.entries()) {
+        const piece: OutboundPiece = {
+          id: `${messageId}.${routeIndex}.${index}`,
+          messageId,
+          index,
+          count: copies.length,
+          kind: 'text',
+          text: '',
+          nick: entry.nick,
+          prefix: '',
+          redacts: copy.networkId,
+          origin: { ...source, protocol: this.protocolOf(source.account), gateway: route.gateway },
+          channel: route.channel,
+          timestamp: now,
+        };
+        planned.push({ queue, piece, account: route.account });
+      }
+    }
+    this.log.info(
+      { account: source.account, channel: source.channel, notDelivered: discarded, removals: planned.length },
+      'relaying a deletion',
+    );
+    this.options.store.addPieces(
+      planned.map(({ piece, account }) => ({
+        id: piece.id,
+        messageId,
+        account,
+        channel: piece.channel,
+        enqueuedAt: now,
+        payload: JSON.stringify(piece),
+      })),
+    );
+    if (!this.intake) return;
+    for (const { queue, piece } of planned) queue.enqueue([{ piece, enqueuedAt: now }]);
+  }
+
+  /**
+   * An edit (issue 8 §2): relayed only when the map knows the original. A destination holding the
+   * relay's copy that can edit in place gets a replacement of it; the others get the change as a
+   * new message with the source's edit marker, within the source's edit window.
+   */
+  private relayEdit(message: ChatMessage, editOf: string, routes: readonly Route[]): void {
+    const store = this.options.store;
+    const entry = store.findByNetworkId(message.source.account, editOf);
+    if (entry === undefined) {
+      this.log.debug({ id: message.id }, 'not relaying an edit of a message the relay did not relay');
+      return;
+    }
+    const source = this.accounts.get(message.source.account);
+    const inWindow = this.now() - entry.createdAt <= (source?.editWindowMs ?? 0);
+    const complete = Array.from(entry.text).length < TEXT_KEPT_CHARS;
+    const change = (source?.editMarker ?? '') + editText(entry.text, message.text, complete);
+    store.reviseMessage(entry.messageId, message.text);
+    this.relay(message, routes, (route, destination) => {
+      const target = idIn(entry, route.account, route.channel);
+      if (target !== undefined && destination.adapter.capabilities.edits)
+        return { body: message.text, replaces: target };
+      if (!inWindow) return undefined;
+      return { body: change, edited: true };
+    });
+  }
+
+  /** Who a reply answers: from the map, else from what the adapter fetched; undefined if unknown. */
+  private replyOrigin(message: ChatMessage): ReplyOrigin | undefined {
+    const reply = message.replyTo;
+    if (reply === undefined) return undefined;
+    const entry: MapEntry | undefined = this.options.store.findByNetworkId(
+      message.source.account,
+      reply.networkId,
+    );
+    if (entry !== undefined) return { nick: entry.nick, text: entry.text, entry };
+    if (reply.nick === undefined) return undefined;
+    return { nick: reply.nick, text: reply.text ?? '' };
+  }
+
+  /**
+   * A reply for one destination: linked to the original's id there when the network can show
+   * replies and has it; the mention (or quote) in the text unless the network shows the original.
+   */
+  private replyPlan(origin: ReplyOrigin, body: string, route: Route, destination: RouterAccount): PiecePlan {
+    const replies = destination.adapter.capabilities.replies;
+    const target = origin.entry === undefined ? undefined : idIn(origin.entry, route.account, route.channel);
+    if (target !== undefined && replies !== undefined)
+      return { body: replies === 'native' ? body : renderReply('mention', origin, body), replyTo: target };
+    return { body: renderReply(destination.replyStyle, origin, body) };
+  }
+
+  /**
+   * Records the message in the map, splits what `plan` gives each destination (undefined: that
+   * destination gets nothing), writes every piece to the store, then queues them.
+   */
+  private relay(
+    message: ChatMessage,
+    routes: readonly Route[],
+    plan: (route: Route, destination: RouterAccount) => PiecePlan | undefined,
+  ): void {
+    const store = this.options.store;
     const messageId = newMessageId();
     const now = this.now();
     store.recordMessage({
@@ -232,7 +384,16 @@ export class Router {
       const queue = this.queues.get(key(route.account, route.channel))?.queue;
       const destination = this.accounts.get(route.account);
       if (queue === undefined || destination === undefined) continue;
-      const pieces = this.piecesFor(message, `${messageId}.${routeIndex}`, messageId, route, destination);
+      const wanted = plan(route, destination);
+      if (wanted === undefined) continue;
+      const pieces = this.piecesFor(
+        message,
+        `${messageId}.${routeIndex}`,
+        messageId,
+        route,
+        destination,
+        wanted,
+      );
       for (const piece of pieces) {
         records.push({
           id: piece.id,
@@ -254,6 +415,22 @@ export class Router {
       return;
     }
     for (const { queue, pieces } of planned) queue.enqueue(pieces);
+  }
+
+  private routesFrom(account: string, channel: string): readonly Route[] {
+    const sourceKey = key(account, channel);
+    const { routes: table, folded } = this.table;
+    return table.get(sourceKey) ?? table.get(folded.get(sourceKey.toLowerCase()) ?? '') ?? [];
+  }
+
+  /** The message's text in the destination's formatting (IRC to IRC keeps mIRC codes). */
+  private bodyFor(message: ChatMessage, destination: RouterAccount): string {
+    const caps = destination.adapter.capabilities;
+    return caps.formatting === 'irc' && message.rich?.format === 'irc' ? message.rich.body : message.text;
+  }
+
+  private protocolOf(account: string): Protocol {
+    return this.accounts.get(account)?.adapter.protocol ?? 'irc';
   }
 
   /**
@@ -297,6 +474,7 @@ export class Router {
     messageId: string,
     route: Route,
     destination: RouterAccount,
+    plan: PiecePlan,
   ): OutboundPiece[] {
     const source = this.accounts.get(message.source.account);
     const protocol = source?.adapter.protocol ?? destination.adapter.protocol;
@@ -309,25 +487,30 @@ export class Router {
       gateway: route.gateway,
       channel: message.source.channel,
     });
-    const body =
-      caps.formatting === 'irc' && message.rich?.format === 'irc' ? message.rich.body : message.text;
-    const split = splitForDestination(body, prefix, caps);
+    const split = splitForDestination(plan.body, prefix, caps);
     if (split.cut > 0) {
       this.log.warn(
         { id: message.id, account: route.account, channel: route.channel, cutPieces: split.cut },
         'long message cut to the destination limit',
       );
     }
-    return split.texts.map((text, index) => ({
+    // A replacement is one event: the edited message's new text, in its first piece's place.
+    const texts = plan.replaces === undefined ? split.texts : split.texts.slice(0, 1);
+    const attachment =
+      message.attachment?.native?.protocol === destination.adapter.protocol ? message.attachment : undefined;
+    return texts.map((text, index) => ({
       id: `${outboundId}.${index}`,
       messageId,
       index,
-      count: split.texts.length,
+      count: texts.length,
       kind: message.kind,
       text,
       nick: message.sender.nick,
       prefix: split.prefix,
-      ...(message.editOf !== undefined ? { edited: true } : {}),
+      ...(plan.edited === true ? { edited: true } : {}),
+      ...(index === 0 && plan.replyTo !== undefined ? { replyTo: plan.replyTo } : {}),
+      ...(index === 0 && plan.replaces !== undefined ? { replaces: plan.replaces } : {}),
+      ...(index === 0 && attachment !== undefined ? { attachment } : {}),
       origin: {
         account: message.source.account,
         channel: message.source.channel,
@@ -346,9 +529,11 @@ export class Router {
         if (status.state === 'connected') this.resume(adapter);
       },
       message: (message) => this.handle(message),
+      deletion: (deletion) => this.handleDeletion(deletion),
     };
     adapter.on('status', listeners.status);
     adapter.on('message', listeners.message);
+    adapter.on('deletion', listeners.deletion);
     this.listeners.set(adapter, listeners);
   }
 
@@ -357,6 +542,7 @@ export class Router {
     if (listeners === undefined) return;
     adapter.off('status', listeners.status);
     adapter.off('message', listeners.message);
+    adapter.off('deletion', listeners.deletion);
     this.listeners.delete(adapter);
   }
 

@@ -93,3 +93,15 @@ export function truncateToBytes(text: string, maxBytes: number, atomic?: RegExp)
   }
   return out;
 }
+
+/** At most `max` grapheme clusters of text, and whether anything was cut. */
+export function truncateGraphemes(text: string, max: number): { text: string; cut: boolean } {
+  let out = '';
+  let count = 0;
+  for (const { segment } of segmenter.segment(text)) {
+    if (count === max) return { text: out, cut: true };
+    out += segment;
+    count += 1;
+  }
+  return { text: out, cut: false };
+}

@@ -14,6 +14,7 @@ export type WriteOp =
   | { readonly kind: 'remove-pieces'; readonly ids: readonly string[] }
   | { readonly kind: 'record-message'; readonly message: MessageRecord }
   | { readonly kind: 'record-copy'; readonly copy: CopyRecord }
+  | { readonly kind: 'revise-message'; readonly messageId: string; readonly text: string }
   | { readonly kind: 'set-cursor'; readonly account: string; readonly key: string; readonly value: string }
   | { readonly kind: 'add-echo'; readonly echo: EchoRecord }
   | { readonly kind: 'set-secret'; readonly name: string; readonly value: string };
@@ -28,6 +29,8 @@ export function applyOp(queries: Queries, op: WriteOp): void {
       return queries.recordMessage(op.message);
     case 'record-copy':
       return queries.recordCopy(op.copy);
+    case 'revise-message':
+      return queries.reviseMessage(op.messageId, op.text);
     case 'set-cursor':
       return queries.setCursor(op.account, op.key, op.value);
     case 'add-echo':
@@ -108,6 +111,13 @@ export function journalMessage(journal: readonly WriteOp[], messageId: string): 
   for (const op of journal)
     if (op.kind === 'record-message' && op.message.messageId === messageId) return op.message;
   return undefined;
+}
+
+/** The text of the last journaled revision of a message (an edit), if any. */
+export function journalRevision(journal: readonly WriteOp[], messageId: string): string | undefined {
+  let text: string | undefined;
+  for (const op of journal) if (op.kind === 'revise-message' && op.messageId === messageId) text = op.text;
+  return text;
 }
 
 export function copiesWithJournal(

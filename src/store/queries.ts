@@ -23,6 +23,7 @@ export class Queries {
     | 'pendingPieces'
     | 'recordMessage'
     | 'recordCopy'
+    | 'reviseMessage'
     | 'sourceByNetworkId'
     | 'copyByNetworkId'
     | 'message'
@@ -55,6 +56,7 @@ export class Queries {
         `INSERT OR IGNORE INTO messages (message_id, account, channel, network_id, nick, text, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?)`,
       ),
+      reviseMessage: p('UPDATE messages SET text = ? WHERE message_id = ?'),
       recordCopy: p(
         `INSERT OR IGNORE INTO copies (account, network_id, message_id, channel, piece_index, created_at)
          VALUES (?, ?, ?, ?, ?, ?)`,
@@ -130,6 +132,10 @@ export class Queries {
       m.text,
       m.createdAt,
     );
+  }
+
+  reviseMessage(messageId: string, text: string): void {
+    this.#s.reviseMessage.run(text, messageId);
   }
 
   recordCopy(c: CopyRecord): void {

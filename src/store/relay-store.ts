@@ -8,6 +8,7 @@ import {
   journalCursor,
   journalEchoes,
   journalMessage,
+  journalRevision,
   journalOwnerId,
   journalSecret,
   journalSourceExists,
@@ -29,6 +30,9 @@ import {
 } from './types.js';
 
 export const DEFAULT_RETRY_INTERVAL_MS = 5_000;
+
+/** What the map keeps of a message's text: its start, in code points, so no surrogate pair is split. */
+const keptText = (text: string): string => Array.from(text).slice(0, TEXT_KEPT_CHARS).join('');
 /** At most one warning per this interval for failed reads (each answers as if empty). */
 const READ_WARN_INTERVAL_MS = 60_000;
 
@@ -128,11 +132,15 @@ export class RelayStore implements LedgerStore {
       channel: m.channel,
       ...(m.networkId === undefined ? {} : { networkId: m.networkId }),
       nick: m.nick,
-      // Code points, so a cut never splits a surrogate pair.
-      text: Array.from(m.text).slice(0, TEXT_KEPT_CHARS).join(''),
+      text: keptText(m.text),
       createdAt: m.createdAt,
     };
     this.#write({ kind: 'record-message', message });
+  }
+
+  /** The message's text after an edit (what a later edit is compared with, what a reply quotes). */
+  reviseMessage(messageId: string, text: string): void {
+    this.#write({ kind: 'revise-message', messageId, text: keptText(text) });
   }
 
   recordCopy(c: CopyRecord): void {
@@ -163,7 +171,9 @@ export class RelayStore implements LedgerStore {
     const message =
       this.#read('message', undefined, (q) => q.message(messageId)) ??
       journalMessage(this.#journal, messageId);
-    return message === undefined ? undefined : { ...message, copies: this.copiesOf(messageId) };
+    if (message === undefined) return undefined;
+    const text = journalRevision(this.#journal, messageId) ?? message.text;
+    return { ...message, text, copies: this.copiesOf(messageId) };
   }
 
   copiesOf(messageId: string): MessageCopy[] {

@@ -67,5 +67,5 @@ export interface EchoRecord {
   readonly expiresAt: number;
 }
 
-/** Characters of a message's text kept in the message map. */
-export const TEXT_KEPT_CHARS = 200;
+/** Characters of a message's text kept in the message map (the core's figure). */
+export { TEXT_KEPT_CHARS } from '../core/ledger.js';

@@ -1,3 +1,4 @@
+import type { MapEntry } from '../../src/core/conversation.js';
 import type { LedgerStore, PieceRecord } from '../../src/core/ledger.js';
 
 /** An in-memory LedgerStore (our interface), for core and adapter tests without a database. */
@@ -26,6 +27,29 @@ export class MemoryLedger implements LedgerStore {
 
   recordCopy(copy: Parameters<LedgerStore['recordCopy']>[0]): void {
     this.copies.push(copy);
+  }
+
+  findByNetworkId(account: string, networkId: string): MapEntry | undefined {
+    const messageId =
+      this.messages.find((m) => m.account === account && m.networkId === networkId)?.messageId ??
+      this.copies.find((c) => c.account === account && c.networkId === networkId)?.messageId;
+    const message = this.messages.find((m) => m.messageId === messageId);
+    if (message === undefined) return undefined;
+    const copies = this.copies
+      .filter((c) => c.messageId === message.messageId)
+      .map(({ account: a, channel, networkId: id, pieceIndex }) => ({
+        account: a,
+        channel,
+        networkId: id,
+        pieceIndex,
+      }));
+    return { ...message, copies };
+  }
+
+  reviseMessage(messageId: string, text: string): void {
+    const index = this.messages.findIndex((m) => m.messageId === messageId);
+    const message = this.messages[index];
+    if (message !== undefined) this.messages[index] = { ...message, text };
   }
 
   hasSource(account: string, networkId: string): boolean {

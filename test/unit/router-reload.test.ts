@@ -18,6 +18,9 @@ function accountsOf(adapters: FakeAdapter[], format = '[{PROTOCOL}] <{NICK}> ', 
       label: adapter.protocol,
       remoteNickFormat: format,
       queueBounds: { maxMessages, maxAgeMs: 900_000 },
+      replyStyle: 'mention',
+      editMarker: '(edited) ',
+      editWindowMs: 900_000,
     });
   return accounts;
 }

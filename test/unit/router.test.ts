@@ -29,6 +29,9 @@ function setup(
       label: adapter.protocol,
       remoteNickFormat: options.format ?? '[{PROTOCOL}] <{NICK}> ',
       queueBounds: { maxMessages: options.maxMessages ?? 1000, maxAgeMs: options.maxAgeMs ?? 900_000 },
+      replyStyle: 'mention',
+      editMarker: '(edited) ',
+      editWindowMs: 900_000,
     });
   }
   const echoGuard = new EchoGuard();
