@@ -3,6 +3,8 @@
  * the message map: the adapters only read and write their network's own fields. Pure functions;
  * the router (router.ts) calls them.
  */
+import type { AdapterCapabilities } from './adapter.js';
+import { TEXT_KEPT_CHARS } from './ledger.js';
 import { truncateGraphemes } from './text-split.js';
 
 /** Longest quote of the original in the quote form, in grapheme clusters. */
@@ -96,3 +98,54 @@ export function editText(previous: string, next: string, complete: boolean): str
 }
 
 const words = (text: string): string[] => text.split(/\s+/).filter((word) => word !== '');
+
+/** What one destination gets for a message, beyond what every piece carries. */
+export interface PiecePlan {
+  /** The text in the destination's formatting, before splitting. */
+  readonly body: string;
+  readonly replyTo?: string;
+  readonly replaces?: string;
+  readonly edited?: boolean;
+}
+
+/** What the planners need to know about a destination. */
+export interface PlanTarget {
+  readonly account: string;
+  readonly channel: string;
+  readonly capabilities: AdapterCapabilities;
+  readonly replyStyle: ReplyStyle;
+}
+
+/**
+ * A reply for one destination: linked to the original's id there when the network can show
+ * replies and has it; the mention (or the quote) in the text unless the network shows the
+ * original itself.
+ */
+export function replyPlan(origin: ReplyOrigin, body: string, target: PlanTarget): PiecePlan {
+  const replies = target.capabilities.replies;
+  const id = origin.entry === undefined ? undefined : idIn(origin.entry, target.account, target.channel);
+  if (id !== undefined && replies !== undefined)
+    return { body: replies === 'native' ? body : renderReply('mention', origin, body), replyTo: id };
+  return { body: renderReply(target.replyStyle, origin, body) };
+}
+
+/** How an edit of a message in the map goes out; the source account's edit settings. */
+export interface EditContext {
+  readonly entry: MapEntry;
+  readonly text: string;
+  readonly marker: string;
+  /** The original is young enough for an edit to be relayed as new text. */
+  readonly inWindow: boolean;
+}
+
+/**
+ * An edit for one destination: a replacement of the relay's copy where the network edits in place
+ * and has one; else, within the window, the change as new text behind the marker; else nothing.
+ */
+export function editPlan(edit: EditContext, target: PlanTarget): PiecePlan | undefined {
+  const id = idIn(edit.entry, target.account, target.channel);
+  if (id !== undefined && target.capabilities.edits) return { body: edit.text, replaces: id };
+  if (!edit.inWindow) return undefined;
+  const complete = Array.from(edit.entry.text).length < TEXT_KEPT_CHARS;
+  return { body: edit.marker + editText(edit.entry.text, edit.text, complete), edited: true };
+}

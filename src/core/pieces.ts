@@ -3,6 +3,8 @@
  * network): from the destination's capabilities, into the texts of its pieces.
  */
 import type { AdapterCapabilities } from './adapter.js';
+import type { PiecePlan } from './conversation.js';
+import type { ChatMessage, OutboundPiece, Protocol } from './message.js';
 import { byteLength, MIRC_COLOUR_CODES, splitToBytes, truncateToBytes } from './text-split.js';
 
 /** The prefix may take at most the piece's room minus this, so some text always fits. */
@@ -37,4 +39,48 @@ export function splitForDestination(body: string, prefix: string, caps: AdapterC
       truncateToBytes(last, Math.max(0, room - byteLength(marker)), atomic).trimEnd() + marker;
   }
   return { prefix: shortPrefix, texts, cut };
+}
+
+/** Everything a destination's pieces of one message are made from. */
+export interface PieceSource {
+  readonly message: ChatMessage;
+  /** `<message id>.<route index>`: piece ids are `<outboundId>.<index>`. */
+  readonly outboundId: string;
+  readonly messageId: string;
+  readonly origin: OutboundPiece['origin'];
+  readonly channel: string;
+  readonly destination: Protocol;
+  readonly prefix: string;
+  readonly plan: PiecePlan;
+}
+
+/** The pieces of one message for one destination; `cut` counts pieces dropped by maxPieces. */
+export function buildPieces(
+  source: PieceSource,
+  caps: AdapterCapabilities,
+): { pieces: OutboundPiece[]; cut: number } {
+  const { message, plan } = source;
+  const split = splitForDestination(plan.body, source.prefix, caps);
+  // A replacement is one event: the edited message's new text, in its first piece's place.
+  const texts = plan.replaces === undefined ? split.texts : split.texts.slice(0, 1);
+  const attachment =
+    message.attachment?.native?.protocol === source.destination ? message.attachment : undefined;
+  const pieces = texts.map((text, index) => ({
+    id: `${source.outboundId}.${index}`,
+    messageId: source.messageId,
+    index,
+    count: texts.length,
+    kind: message.kind,
+    text,
+    nick: message.sender.nick,
+    prefix: split.prefix,
+    ...(plan.edited === true ? { edited: true } : {}),
+    ...(index === 0 && plan.replyTo !== undefined ? { replyTo: plan.replyTo } : {}),
+    ...(index === 0 && plan.replaces !== undefined ? { replaces: plan.replaces } : {}),
+    ...(index === 0 && attachment !== undefined ? { attachment } : {}),
+    origin: source.origin,
+    channel: source.channel,
+    timestamp: message.timestamp.getTime(),
+  }));
+  return { pieces, cut: split.cut };
 }
