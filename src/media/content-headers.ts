@@ -51,10 +51,7 @@ export function isInlineType(contentType: string): boolean {
 
 /** RFC 8187 §3.2.1 value chars: attr-char stays, every other byte is %XX. */
 function rfc8187(text: string): string {
-  return encodeURIComponent(text).replace(
-    /['()*]/g,
-    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
-  );
+  return encodeURIComponent(text).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 /**

@@ -29,7 +29,12 @@ const ERROR_HEADERS = {
   'content-type': 'application/json',
 };
 
-function answer(response: ServerResponse, code: number, error: string, extra: Record<string, string> = {}): void {
+function answer(
+  response: ServerResponse,
+  code: number,
+  error: string,
+  extra: Record<string, string> = {},
+): void {
   response.writeHead(code, { ...ERROR_HEADERS, ...extra }).end(JSON.stringify({ error }));
 }
 
@@ -103,7 +108,10 @@ export function createMediaHandler(options: MediaHandlerOptions): MediaHandler {
     if (declared !== undefined && declared > options.maxBytes) {
       download.body.destroy();
       upstream.abort();
-      log.warn({ server, mediaId, bytes: declared, maxBytes: options.maxBytes }, 'media file over general.media_max_mb, not served');
+      log.warn(
+        { server, mediaId, bytes: declared, maxBytes: options.maxBytes },
+        'media file over general.media_max_mb, not served',
+      );
       answer(response, 413, 'the file is larger than this relay serves');
       return;
     }
@@ -126,13 +134,20 @@ export function createMediaHandler(options: MediaHandlerOptions): MediaHandler {
     } catch (error) {
       // Headers are out, so the answer cannot become 413 or 502: the pipeline has destroyed the
       // response, and the client sees a connection closed before the body's end.
-      const clientGone = upstream.signal.aborted;
       upstream.abort();
       if (error instanceof ByteLimitError && error.breach === 'over-cap')
-        log.warn({ server, mediaId, maxBytes: options.maxBytes }, 'media file grew past general.media_max_mb, cut');
+        log.warn(
+          { server, mediaId, maxBytes: options.maxBytes },
+          'media file grew past general.media_max_mb, cut',
+        );
       else if (error instanceof ByteLimitError)
-        log.warn({ server, mediaId, bytes: limit.count, declared, breach: error.breach }, 'media file did not match its Content-Length, cut');
-      else if (clientGone) log.debug({ server, mediaId }, 'media client went away');
+        log.warn(
+          { server, mediaId, bytes: limit.count, declared, breach: error.breach },
+          'media file did not match its Content-Length, cut',
+        );
+      // The response closed under the pipeline: the client went away (a failing body is its own error).
+      else if ((error as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE')
+        log.debug({ server, mediaId }, 'media client went away');
       else log.warn({ err: error, server, mediaId }, 'media download failed while streaming');
     }
   };

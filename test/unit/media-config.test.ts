@@ -53,7 +53,9 @@ describe('media config', () => {
     expect(problemsOf(`${listen}\npublic_url = "https://u:p@relay.example.org"`)).toEqual([
       'general.public_url: must not contain a user name or password',
     ]);
-    expect(problemsOf(`${listen}\npublic_url = 5`)).toEqual(['general.public_url: expected string, got number']);
+    expect(problemsOf(`${listen}\npublic_url = 5`)).toEqual([
+      'general.public_url: expected string, got number',
+    ]);
   });
 
   it('needs http_listen for public_url: the links would point at nothing', () => {

@@ -10,14 +10,33 @@ describe('media content headers', () => {
   });
 
   it('shows only types a browser displays without running anything inline', () => {
-    for (const type of ['image/png', 'IMAGE/JPEG', 'image/gif', 'image/webp', 'video/mp4', 'video/webm', 'audio/ogg', 'audio/mpeg; x=1'])
+    for (const type of [
+      'image/png',
+      'IMAGE/JPEG',
+      'image/gif',
+      'image/webp',
+      'video/mp4',
+      'video/webm',
+      'audio/ogg',
+      'audio/mpeg; x=1',
+    ])
       expect(isInlineType(type), type).toBe(true);
-    for (const type of ['image/svg+xml', 'text/html', 'application/xhtml+xml', 'application/pdf', 'text/plain', 'application/octet-stream', 'application/javascript'])
+    for (const type of [
+      'image/svg+xml',
+      'text/html',
+      'application/xhtml+xml',
+      'application/pdf',
+      'text/plain',
+      'application/octet-stream',
+      'application/javascript',
+    ])
       expect(isInlineType(type), type).toBe(false);
   });
 
   it('writes attachment or inline with an RFC 8187 filename* and an ASCII fallback', () => {
-    expect(contentDispositionOf('image/png', 'cat.png')).toBe(`inline; filename="cat.png"; filename*=UTF-8''cat.png`);
+    expect(contentDispositionOf('image/png', 'cat.png')).toBe(
+      `inline; filename="cat.png"; filename*=UTF-8''cat.png`,
+    );
     expect(contentDispositionOf('text/html', 'page.html')).toBe(
       `attachment; filename="page.html"; filename*=UTF-8''page.html`,
     );

@@ -61,9 +61,19 @@ describe('media links', () => {
   });
 
   it('accepts the spec grammar: ports, IPv4 and IPv6 literals', () => {
-    for (const server of ['example.org', 'example.org:8448', '1.2.3.4', '1.2.3.4:80', '[::1]', '[2001:db8::1]:8448'])
+    for (const server of [
+      'example.org',
+      'example.org:8448',
+      '1.2.3.4',
+      '1.2.3.4:80',
+      '[::1]',
+      '[2001:db8::1]:8448',
+    ])
       expect(isServerName(server), server).toBe(true);
-    expect(parseMxc('mxc://[2001:db8::1]:8448/abc')).toEqual({ server: '[2001:db8::1]:8448', mediaId: 'abc' });
+    expect(parseMxc('mxc://[2001:db8::1]:8448/abc')).toEqual({
+      server: '[2001:db8::1]:8448',
+      mediaId: 'abc',
+    });
     const link = links.link('mxc://[2001:db8::1]:8448/abc', 'x');
     expect(link).toMatch(/^https:\/\/relay\.example\.org\/media\/%5B2001:db8::1%5D:8448\/abc\//);
     // The path parses back to the same file, and the mac checks out.
@@ -91,7 +101,7 @@ describe('media links', () => {
     expect(decodeURIComponent(long.split('/').pop() ?? '')).toBe('😀'.repeat(200));
   });
 
-  it('rejects a forged, truncated or other file\'s mac in constant-time comparison', () => {
+  it("rejects a forged, truncated or other file's mac in constant-time comparison", () => {
     const link = links.link('mxc://example.org/abc', 'f') ?? '';
     const parsed = parseMediaPath(new URL(link).pathname);
     expect(parsed).toBeDefined();
