@@ -104,7 +104,9 @@ export function createMediaHandler(options: MediaHandlerOptions): MediaHandler {
       return;
     }
     const { download } = found;
-    const declared = download.contentLength;
+    // A length that is not a byte count is no length (the body is then capped while streaming).
+    const length = download.contentLength;
+    const declared = length !== undefined && Number.isSafeInteger(length) && length >= 0 ? length : undefined;
     if (declared !== undefined && declared > options.maxBytes) {
       download.body.destroy();
       upstream.abort();
