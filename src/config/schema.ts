@@ -24,8 +24,46 @@ const generalSchema = z
     queue_max_age_seconds: z.number().int().positive().default(900),
     /** How long the message map remembers a relayed message (replies, edits, deletions follow it). */
     message_map_days: z.number().positive().default(30),
+    /**
+     * Where http_listen is reachable from outside (docs/media.md); links to files posted on Matrix
+     * are `{public_url}/media/...`. Absent: no links, no /media/ route. Kept without trailing "/".
+     */
+    public_url: z
+      .string()
+      .superRefine((value, ctx) => {
+        const problem = publicUrlProblem(value);
+        if (problem !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
+      })
+      .transform((value) => value.replace(/\/+$/, ''))
+      .optional(),
+    /** Largest file /media/ serves, in MB (1 MB = 1,048,576 bytes). */
+    media_max_mb: z.number().positive().default(100),
   })
-  .strict();
+  .strict()
+  .superRefine((value, ctx) => {
+    if (value.public_url !== undefined && value.http_listen === undefined) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['public_url'],
+        message: 'needs general.http_listen, the listener that serves /media/',
+      });
+    }
+  });
+
+/** Why text is not an absolute http(s) URL without query and fragment, or undefined when it is one. */
+function publicUrlProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'must be an absolute URL, e.g. "https://relay.example.org"';
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'must be an http:// or https:// URL';
+  if (url.username !== '' || url.password !== '') return 'must not contain a user name or password';
+  if (url.search !== '' || value.includes('?')) return 'must not have a query ("?...")';
+  if (url.hash !== '' || value.includes('#')) return 'must not have a fragment ("#...")';
+  return undefined;
+}
 
 const endpointSchema = z.object({ account: z.string().min(1), channel: z.string().min(1) }).strict();
 

@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { Logger } from 'pino';
 import { parseHostPort } from '../config/host-port.js';
 import { Counter, Gauge, Registry } from 'prom-client';
+import type { MediaHandler } from '../media/handler.js';
 import { STATUS_PAGE_CSP, STATUS_PAGE_HTML } from './page.js';
 import { buildStatus, type HealthSource } from './status.js';
 import { packageVersion } from './version.js';
@@ -13,6 +14,8 @@ export interface HealthServerOptions {
   readonly startedAt?: Date;
   readonly version?: string;
   readonly now?: () => number;
+  /** Serves /media/ (docs/media.md); absent (no general.public_url): /media/ is a 404 like any unknown path. */
+  readonly media?: MediaHandler;
 }
 
 /** Sent with every answer: no answer is ever sniffed as another type, none is cached. */
@@ -33,8 +36,9 @@ export function parseListen(listen: string): { host: string; port: number } {
 /**
  * GET /healthz: every account's state, since when, and its queue depth; 200 when all accounts are
  * connected, else 503 (issue 2 §6); plus what the status page shows (status.ts). GET /status.json:
- * the same, always 200. GET /: the status page (issue 10 §2), which reads /status.json. GET /metrics: Prometheus text, built at scrape time from the same source so
- * nothing is counted twice.
+ * the same, always 200. GET /: the status page (issue 10 §2), which reads /status.json. GET /metrics:
+ * Prometheus text, built at scrape time from the same source so nothing is counted twice. GET and
+ * HEAD /media/...: files posted on Matrix, when options.media is given (docs/media.md).
  */
 export async function startHealthServer(
   listen: string,
@@ -98,7 +102,11 @@ export async function startHealthServer(
   };
 
   const server = http.createServer((request, response) => {
-    const path = (request.url ?? '/').split('?')[0];
+    const path = (request.url ?? '/').split('?')[0] ?? '/';
+    if (path.startsWith('/media/') && options.media !== undefined) {
+      options.media(request, response);
+      return;
+    }
     if (request.method !== 'GET') {
       response.writeHead(405, { allow: 'GET' }).end();
       return;
