@@ -9,6 +9,7 @@ import { ECHO_TTL_MS, EchoGuard } from './core/echo-guard.js';
 import { Router, type RouterAccount } from './core/router.js';
 import { TRAFFIC_WINDOW_MS, TrafficCounter } from './core/traffic.js';
 import { startHealthServer, type HealthServer } from './health/server.js';
+import { BYTES_PER_MB, createMedia, type Media, type MediaSource, type SecretStore } from './media/index.js';
 import { RelayStore, StoreLockedError } from './store/index.js';
 import { DAY_MS } from './core/time.js';
 
@@ -85,6 +86,31 @@ function routerAccount(account: AccountConfig, adapter: ChatAdapter, general: Ge
   };
 }
 
+const isMediaSource = (adapter: ChatAdapter): adapter is ChatAdapter & MediaSource =>
+  typeof (adapter as Partial<MediaSource>).download === 'function';
+
+/**
+ * Media links (issue 8 §4, docs/media.md) when general.public_url is set; without it, one warning
+ * if a Matrix account could post files.
+ */
+function startMedia(
+  config: RelayConfig,
+  secrets: SecretStore,
+  sources: () => readonly MediaSource[],
+  log: Logger,
+): Media | undefined {
+  const { public_url: publicUrl, media_max_mb: maxMb } = config.general;
+  if (publicUrl !== undefined)
+    return createMedia({ publicUrl, maxBytes: maxMb * BYTES_PER_MB, secrets, sources, logger: log });
+  if ([...config.accounts.values()].some((account) => account.protocol === 'matrix')) {
+    log.warn(
+      { setting: 'general.public_url' },
+      'files posted on Matrix reach the other networks as their name only: set general.public_url (with general.http_listen) for links that open without a Matrix account (docs/media.md)',
+    );
+  }
+  return undefined;
+}
+
 /** Wiring only (house style): builds adapters, router and health from a validated config. */
 export function createApp(initial: RelayConfig, deps: AppDeps): App {
   let config = initial;
@@ -95,6 +121,7 @@ export function createApp(initial: RelayConfig, deps: AppDeps): App {
   let router: Router | undefined;
   let store: RelayStore | undefined;
   let health: HealthServer | undefined;
+  let media: Media | undefined;
   let pruneTimer: NodeJS.Timeout | undefined;
   let stopping: Promise<void> | undefined;
   let reloading: Promise<unknown> = Promise.resolve();
@@ -111,6 +138,7 @@ export function createApp(initial: RelayConfig, deps: AppDeps): App {
         set: (key, value) => ledger.setCursor(account.id, key, value),
       },
       messages: { knows: (networkId) => ledger.findByNetworkId(account.id, networkId) !== undefined },
+      ...(media === undefined ? {} : { media: media.links }),
     });
   };
 
@@ -223,6 +251,7 @@ export function createApp(initial: RelayConfig, deps: AppDeps): App {
         ledger.addEcho(text, expiresAt),
       );
       echoGuard.restore(ledger.liveEchoes(Date.now()));
+      media = startMedia(config, ledger, () => [...adapters.values()].filter(isMediaSource), log);
       const routerAccounts = new Map<string, RouterAccount>();
       for (const account of config.accounts.values()) {
         const channels = channelsOf(config.gateways, account.id);
@@ -274,6 +303,7 @@ export function createApp(initial: RelayConfig, deps: AppDeps): App {
             trafficWindowMs: TRAFFIC_WINDOW_MS,
           },
           log,
+          media === undefined ? {} : { media: media.handler },
         );
       }
       log.info({ accounts: [...adapters.keys()], gateways: config.gateways.map((g) => g.name) }, 'starting');

@@ -23,7 +23,13 @@ export const LIVE_KEYS: Readonly<Record<Protocol, readonly string[]>> = {
   matrix: [],
 };
 /** [general] keys a reload cannot apply: the store, the HTTP listener and the logger are made once. */
-const RESTART_ONLY_GENERAL_KEYS = ['data_dir', 'http_listen', 'log_level'] as const;
+const RESTART_ONLY_GENERAL_KEYS = [
+  'data_dir',
+  'http_listen',
+  'log_level',
+  'public_url',
+  'media_max_mb',
+] as const;
 
 /** The keys whose values differ between two settings sections (both sides' keys). */
 function changedKeys(before: object, after: object): string[] {
