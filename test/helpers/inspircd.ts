@@ -29,6 +29,25 @@ export function saslNetworkAvailable(): boolean {
   return existsSync('/usr/sbin/inspircd') && existsSync('/usr/bin/atheme-services');
 }
 
+/** The part of an InspIRCd 3 config every test server shares: paths, one client port, loose limits. */
+function baseConfig(dir: string, clientPort: number, modules: readonly string[]): string {
+  return `<config format="xml">
+<path configdir="${dir}" datadir="${dir}" logdir="${dir}" runtimedir="${dir}" moduledir="/usr/lib/inspircd/modules">
+<pid file="${dir}/inspircd.pid">
+<server name="${SERVER_NAME}" description="kosmi-relay test network" network="TestNet">
+<admin name="test" nick="test" email="test@example.test">
+<bind address="127.0.0.1" port="${clientPort}" type="clients">
+<connect name="main" allow="*" timeout="30" pingfreq="120" hardsendq="10M" softsendq="1M" recvq="1M"
+         threshold="100000" commandrate="1000000" fakelag="no" localmax="10000" globalmax="10000"
+         maxchans="100" limit="10000" resolvehostnames="no" useident="no">
+<dns server="127.0.0.1" timeout="1">
+<performance clonesonconnect="no" timeskipwarn="0">
+<security announceinvites="dynamic" hidesplits="no" hideulines="no">
+<log method="file" type="* -USERINPUT -USEROUTPUT" level="default" target="${dir}/inspircd.log">
+${modules.map((name) => `<module name="${name}">`).join('\n')}
+`;
+}
+
 function inspircdConfig(
   dir: string,
   clientPort: number,
@@ -50,21 +69,7 @@ function inspircdConfig(
     'topiclock',
     'globops',
   ];
-  return `<config format="xml">
-<path configdir="${dir}" datadir="${dir}" logdir="${dir}" runtimedir="${dir}" moduledir="/usr/lib/inspircd/modules">
-<pid file="${dir}/inspircd.pid">
-<server name="${SERVER_NAME}" description="kosmi-relay SASL test network" network="TestNet">
-<admin name="test" nick="test" email="test@example.test">
-<bind address="127.0.0.1" port="${clientPort}" type="clients">
-<bind address="127.0.0.1" port="${linkPort}" type="servers">
-<connect name="main" allow="*" timeout="30" pingfreq="120" hardsendq="10M" softsendq="1M" recvq="1M"
-         threshold="100000" commandrate="1000000" fakelag="no" localmax="10000" globalmax="10000"
-         maxchans="100" limit="10000" resolvehostnames="no" useident="no">
-<dns server="127.0.0.1" timeout="1">
-<performance clonesonconnect="no" timeskipwarn="0">
-<security announceinvites="dynamic" hidesplits="no" hideulines="no">
-<log method="file" type="* -USERINPUT -USEROUTPUT" level="default" target="${dir}/inspircd.log">
-${modules.map((name) => `<module name="${name}">`).join('\n')}
+  return `${baseConfig(dir, clientPort, modules)}<bind address="127.0.0.1" port="${linkPort}" type="servers">
 <sasl target="${SERVICES_NAME}" requiressl="no">
 <link name="${SERVICES_NAME}" ipaddr="127.0.0.1" port="${linkPort}" allowmask="127.0.0.0/8"
       sendpass="${linkPass.send}" recvpass="${linkPass.recv}">
@@ -154,6 +159,78 @@ function readIfExists(file: string): string {
   }
 }
 
+/** InspIRCd in the foreground with the config in `dir`; output() is its stdout and stderr so far. */
+function spawnInspircd(dir: string): {
+  ircd: ChildProcess;
+  exited: Promise<void>;
+  output: () => string;
+  running: () => Promise<void>;
+} {
+  let text = '';
+  const ircd = spawn(
+    '/usr/sbin/inspircd',
+    ['--config', path.join(dir, 'inspircd.conf'), '--nofork', '--runasroot'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  ircd.stdout?.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+  ircd.stderr?.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+  const exited = new Promise<void>((resolve) => ircd.once('exit', () => resolve()));
+  const running = async (): Promise<void> => {
+    await waitFor(() => text.includes('is now running') || ircd.exitCode !== null, {
+      timeoutMs: READY_TIMEOUT_MS,
+      what: 'inspircd to start',
+    });
+    if (ircd.exitCode !== null) throw new Error('inspircd exited during start-up');
+  };
+  return { ircd, exited, output: () => text, running };
+}
+
+async function stopInspircd(ircd: ChildProcess, exited: Promise<void>): Promise<void> {
+  ircd.kill('SIGTERM');
+  const timer = setTimeout(() => ircd.kill('SIGKILL'), STOP_TIMEOUT_MS);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** A single InspIRCd 3 server offering IRCv3 message-tags, msgid, echo-message and server-time. */
+export interface TaggedIrcd {
+  readonly host: '127.0.0.1';
+  readonly port: number;
+  stop(): Promise<void>;
+  output(): string;
+}
+
+export function inspircdAvailable(): boolean {
+  return existsSync('/usr/sbin/inspircd');
+}
+
+export async function startTaggedIrcd(): Promise<TaggedIrcd> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tagged-ircd-'));
+  const port = await freePort();
+  // ircv3_ctctags is the message-tags capability (client tags such as +draft/reply are relayed).
+  const modules = ['cap', 'ircv3', 'ircv3_ctctags', 'ircv3_msgid', 'ircv3_echomessage', 'ircv3_servertime'];
+  writeFileSync(path.join(dir, 'inspircd.conf'), baseConfig(dir, port, modules));
+  const { ircd, exited, output: stdout, running } = spawnInspircd(dir);
+  const output = (): string => `${stdout()}\n${readIfExists(path.join(dir, 'inspircd.log')).slice(-4000)}`;
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    await stopInspircd(ircd, exited);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await running();
+  } catch (error) {
+    const text = output();
+    await stop();
+    throw new Error(`InspIRCd did not start: ${(error as Error).message}\n${text}`);
+  }
+  return { host: '127.0.0.1', port, stop, output };
+}
+
 export async function startSaslNetwork(): Promise<SaslNetwork> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sasl-net-'));
   const [port, linkPort] = [await freePort(), await freePort()];
@@ -161,19 +238,11 @@ export async function startSaslNetwork(): Promise<SaslNetwork> {
   writeFileSync(path.join(dir, 'inspircd.conf'), inspircdConfig(dir, port, linkPort, linkPass));
   writeFileSync(path.join(dir, 'atheme.conf'), athemeConfig(linkPort, linkPass));
   writeFileSync(path.join(dir, 'atheme.motd'), 'test\n');
-  let ircdOutput = '';
-  const ircd: ChildProcess = spawn(
-    '/usr/sbin/inspircd',
-    ['--config', path.join(dir, 'inspircd.conf'), '--nofork', '--runasroot'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  ircd.stdout?.on('data', (chunk: Buffer) => (ircdOutput += chunk.toString('utf8')));
-  ircd.stderr?.on('data', (chunk: Buffer) => (ircdOutput += chunk.toString('utf8')));
-  const ircdExited = new Promise<void>((resolve) => ircd.once('exit', () => resolve()));
+  const { ircd, exited: ircdExited, output: ircdText, running } = spawnInspircd(dir);
   const athemePidFile = path.join(dir, 'atheme.pid');
   const athemeLog = path.join(dir, 'atheme.log');
   const output = (): string =>
-    `--- inspircd ---\n${ircdOutput}\n${readIfExists(path.join(dir, 'inspircd.log')).slice(-4000)}\n--- atheme ---\n${readIfExists(athemeLog).slice(-4000)}`;
+    `--- inspircd ---\n${ircdText()}\n${readIfExists(path.join(dir, 'inspircd.log')).slice(-4000)}\n--- atheme ---\n${readIfExists(athemeLog).slice(-4000)}`;
 
   const stopAtheme = async (): Promise<void> => {
     const pid = Number(readIfExists(athemePidFile).trim());
@@ -200,19 +269,12 @@ export async function startSaslNetwork(): Promise<SaslNetwork> {
     if (stopped) return;
     stopped = true;
     await stopAtheme();
-    ircd.kill('SIGTERM');
-    const timer = setTimeout(() => ircd.kill('SIGKILL'), STOP_TIMEOUT_MS);
-    await ircdExited;
-    clearTimeout(timer);
+    await stopInspircd(ircd, ircdExited);
     rmSync(dir, { recursive: true, force: true });
   };
 
   try {
-    await waitFor(() => ircdOutput.includes('is now running') || ircd.exitCode !== null, {
-      timeoutMs: READY_TIMEOUT_MS,
-      what: 'inspircd to start',
-    });
-    if (ircd.exitCode !== null) throw new Error('inspircd exited during start-up');
+    await running();
     // Atheme in its normal background mode (its -n foreground mode announces "debug mode" to users).
     const atheme = spawn(
       '/usr/bin/atheme-services',

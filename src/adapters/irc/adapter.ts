@@ -20,6 +20,7 @@ import { hasFormatting, stripFormatting } from './format.js';
 import { ircLower } from './nick.js';
 import { SendQueue } from './send-queue.js';
 import { renderLine, textBudget } from './split.js';
+import { REPLY_TAG, validId } from './tags.js';
 
 /** Reconnect delays (full jitter, core/backoff.ts): a restarted server is usually back within a second. */
 const RECONNECT_BACKOFF = { initialMs: 500, maxMs: 60_000, stableAfterMs: 60_000 };
@@ -90,6 +91,9 @@ export class IrcAdapter extends BaseAdapter {
       cutMarker: settings.cut_marker,
       inFlight: PIECES_IN_FLIGHT,
       edits: false,
+      // IRCv3 +draft/reply where the server has message-tags (tags.ts); clients may not show the
+      // link, so the core keeps the mention in the text. Without tags a line is just text.
+      replies: 'linked',
     };
     const bucket = new TokenBucket(settings.flood_burst, settings.flood_rate);
     this.queue = new SendQueue(bucket, undefined, undefined, settings.max_line_bytes);
@@ -157,13 +161,16 @@ export class IrcAdapter extends BaseAdapter {
     if (!this.channels.some((channel) => ircLower(channel) === ircLower(piece.channel))) {
       throw new DeliveryError(`${piece.channel} is not a channel of ${this.account}`, { retryable: false });
     }
+    const replyTo = validId(piece.replyTo);
     const line = renderLine({
       kind: piece.kind,
       target: piece.channel,
       prefix: piece.prefix,
       piece: piece.text,
+      // Written only on a connection with message-tags (send-queue.ts); the msgid is escaped there.
+      ...(replyTo === undefined ? {} : { tags: [{ name: REPLY_TAG, value: replyTo }] }),
     });
-    return { wire: await this.queue.enqueue(piece.channel, [line], onWire) };
+    return this.queue.send(piece.channel, [line], onWire);
   }
 
   private supervise(): Promise<void> {
@@ -208,6 +215,7 @@ export class IrcAdapter extends BaseAdapter {
             );
           },
           onMessage: (line) => this.onInbound(line),
+          onOwnEcho: (channel, kind, body, msgid) => this.queue.echoed(channel, kind, body, msgid),
           onPong: (token) => this.queue.confirm(token),
           onClosed: (outcome) => resolve({ ...outcome, reason: this.scrub(outcome.reason) }),
           onControlLine: this.controlLine,
@@ -257,6 +265,8 @@ export class IrcAdapter extends BaseAdapter {
       kind: line.kind,
       text,
       ...(hasFormatting(line.body) ? { rich: { format: 'irc', body: line.body } as const } : {}),
+      ...(line.msgid === undefined ? {} : { networkId: line.msgid }),
+      ...(line.replyTo === undefined ? {} : { replyTo: { networkId: line.replyTo } }),
       sender: { nick: line.nick },
       source: { account: this.account, channel: line.channel },
       timestamp: line.time,

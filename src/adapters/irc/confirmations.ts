@@ -67,6 +67,11 @@ export class UnconfirmedLines<T extends SentLine = SentLine> {
     this.lines.push({ id: this.lastId, sent, writtenAt: this.now() });
   }
 
+  /** The oldest unconfirmed line that passes `test` (an echo-message echo is matched to its line). */
+  find(test: (sent: T) => boolean): T | undefined {
+    return this.lines.find((entry) => test(entry.sent))?.sent;
+  }
+
   /** Whether to send an ack PING now: when idle, or after ACK_EVERY_LINES; one at a time. */
   wantsAck(idle: boolean): boolean {
     if (this.lines.length === 0 || this.pendingAck !== undefined) return false;

@@ -9,6 +9,7 @@ import {
 import { parseChatLine } from './inbound.js';
 import { ircLower, MAX_NICK_ATTEMPTS, NickKeeper } from './nick.js';
 import { byteLength } from './split.js';
+import { clientTagAllowed } from './tags.js';
 import { PingWatchdog } from './watchdog.js';
 import {
   createIrcFrameworkClient,
@@ -49,6 +50,9 @@ export interface InboundLine {
   /** The text with its mIRC formatting. */
   readonly body: string;
   readonly time: Date;
+  /** IRCv3 msgid, and the msgid it replies to (+draft/reply): only where message-tags is on. */
+  readonly msgid?: string;
+  readonly replyTo?: string;
 }
 
 export interface ConnectionHandlers {
@@ -57,6 +61,8 @@ export interface ConnectionHandlers {
   /** Kicked, or a JOIN was refused: lines for the channel wait (or fail) until it is joined again. */
   onChannelLost(channel: string, reason: string): void;
   onMessage(line: InboundLine): void;
+  /** The server echoed a line of ours (IRCv3 echo-message) with the msgid it gave it. */
+  onOwnEcho(channel: string, kind: InboundLine['kind'], body: string, msgid: string): void;
   /** PONG from the server, with its token (send-queue confirmations). */
   onPong(token: string): void;
   /** Exactly once per connection. */
@@ -119,7 +125,7 @@ export class IrcConnection {
     client.connection.on('raw', (event) => {
       if (event.from_server) this.watchdog.received(Date.now());
     });
-    client.connection.on('message', (line) => this.onLine(line));
+    client.connection.on('message', (line, raw) => this.onLine(line, raw));
     const { settings } = this;
     client.connect(frameworkOptions(settings));
     this.after(settings.connectTimeoutMs, () => {
@@ -239,13 +245,20 @@ export class IrcConnection {
     if (!this.nicks.hasConfiguredNick) this.startNickRegain();
   }
 
-  private onLine(line: IrcLine): void {
+  /** Whether our lines may carry this client tag now (send-queue.ts LineSink). */
+  allowsClientTag(name: string): boolean {
+    const network = this.client?.network;
+    if (network?.cap.isEnabled('message-tags') !== true) return false;
+    return clientTagAllowed(name, network.options.CLIENTTAGDENY);
+  }
+
+  private onLine(line: IrcLine, raw: string): void {
     if (this.closed) return;
     const last = line.params[line.params.length - 1] ?? '';
     switch (line.command) {
       case 'PRIVMSG':
       case 'NOTICE':
-        return this.onMessageLine(line);
+        return this.onMessageLine(line, raw);
       case 'JOIN':
         return this.onJoin(line);
       case 'KICK':
@@ -298,8 +311,8 @@ export class IrcConnection {
     }
   }
 
-  private onMessageLine(line: IrcLine): void {
-    const chat = parseChatLine(line);
+  private onMessageLine(line: IrcLine, raw: string): void {
+    const chat = parseChatLine(line, raw);
     if (chat === undefined) return;
     if (this.waitingForNickServ && chat.kind === 'notice' && ircLower(chat.nick) === 'nickserv') {
       const verdict = classifyNickServReply(chat.body);
@@ -311,8 +324,23 @@ export class IrcConnection {
       return;
     }
     const channel = this.channelByKey.get(ircLower(chat.target));
-    if (channel === undefined || this.nicks.isOwn(chat.nick)) return;
-    this.handlers.onMessage({ kind: chat.kind, channel, nick: chat.nick, body: chat.body, time: chat.time });
+    if (channel === undefined) return;
+    if (this.nicks.isOwn(chat.nick)) {
+      // Never relayed as a message; with echo-message it is the server's copy of a line we sent.
+      if (chat.msgid !== undefined && this.client?.network.cap.isEnabled('echo-message') === true)
+        this.handlers.onOwnEcho(channel, chat.kind, chat.body, chat.msgid);
+      return;
+    }
+    const { kind, nick, body, time, msgid, replyTo } = chat;
+    this.handlers.onMessage({
+      kind,
+      channel,
+      nick,
+      body,
+      time,
+      ...(msgid === undefined ? {} : { msgid }),
+      ...(replyTo === undefined ? {} : { replyTo }),
+    });
   }
 
   private onJoin(line: IrcLine): void {

@@ -1,7 +1,8 @@
+import { parseTags, readMessageTags, type MessageTagFacts } from './tags.js';
 import type { IrcLine } from './wire.js';
 
 /** A chat line from a user, parsed from PRIVMSG or NOTICE. */
-export interface ChatLine {
+export interface ChatLine extends MessageTagFacts {
   readonly kind: 'text' | 'action' | 'notice';
   readonly target: string;
   readonly nick: string;
@@ -14,9 +15,10 @@ export interface ChatLine {
 /**
  * PRIVMSG/NOTICE -> ChatLine. Undefined for what is not chat: lines from servers (no nick!user
  * prefix), CTCP other than ACTION (VERSION, PING and all CTCP replies), and a NOTICE carrying
- * CTCP (CTCP spec: replies travel as NOTICE).
+ * CTCP (CTCP spec: replies travel as NOTICE). `raw` is the line as received, for its IRCv3 tags
+ * (msgid, +draft/reply: tags.ts); a server without message-tags sends none.
  */
-export function parseChatLine(line: IrcLine): ChatLine | undefined {
+export function parseChatLine(line: IrcLine, raw = ''): ChatLine | undefined {
   if (line.command !== 'PRIVMSG' && line.command !== 'NOTICE') return undefined;
   if (!line.prefix.includes('!')) return undefined;
   const [target = '', text = ''] = line.params;
@@ -31,5 +33,5 @@ export function parseChatLine(line: IrcLine): ChatLine | undefined {
   }
   const stamp = line.tags.time === undefined ? undefined : new Date(line.tags.time);
   const time = stamp === undefined || Number.isNaN(stamp.getTime()) ? new Date() : stamp;
-  return { kind, target, nick: line.nick, body, time };
+  return { kind, target, nick: line.nick, body, time, ...readMessageTags(parseTags(raw)) };
 }

@@ -1,7 +1,9 @@
 import { DeliveryError } from '../../core/adapter.js';
 import type { TokenBucket } from '../../core/token-bucket.js';
 import { UnconfirmedLines, type ReplayPolicy, type SentLine } from './confirmations.js';
-import { refitLine, type RenderedLine } from './split.js';
+import { ircLower } from './nick.js';
+import { refitLine, type IrcLineKind, type RenderedLine } from './split.js';
+import { formatClientTags } from './tags.js';
 
 /** Writes one line to the current socket; rejects when it did not reach the socket. */
 export interface LineSink {
@@ -9,6 +11,18 @@ export interface LineSink {
   isJoined(channel: string): boolean;
   /** Bytes of ":nick!user@host " the server adds to our lines now; lines are fitted to it at write time. */
   readonly sourceBytes?: number;
+  /**
+   * Whether a line may carry this IRCv3 client tag now (message-tags enabled, the tag not in
+   * CLIENTTAGDENY). Asked at write time: a line can wait across a reconnect to a server without
+   * tags, which would read "@tag=..." as an unknown command. Absent: never.
+   */
+  allowsClientTag?(name: string): boolean;
+}
+
+/** A confirmed piece: its lines' texts, and the server's msgid for its first line when echoed. */
+export interface QueuedResult {
+  readonly wire: string[];
+  readonly networkId?: string;
 }
 
 /**
@@ -29,15 +43,19 @@ interface Item {
   /** Lines written and not yet confirmed. */
   unconfirmed: number;
   settled: boolean;
+  /** The msgid of this piece's first line the server echoed (IRCv3 echo-message). */
+  networkId?: string;
   /** Told each line of this piece the moment it is written (the core's echo memory). */
   readonly onWire: (text: string) => void;
-  readonly resolve: (wire: string[]) => void;
+  readonly resolve: (result: QueuedResult) => void;
   readonly reject: (error: DeliveryError) => void;
   waitTimer?: NodeJS.Timeout;
 }
 
 interface ItemLine extends SentLine {
   readonly item: Item;
+  /** The server echoed it already (echo-message): a second echo of the same text is another line. */
+  echoed: boolean;
 }
 
 /**
@@ -73,12 +91,21 @@ export class SendQueue {
    * Resolves with the lines' texts as written, once the server confirmed all of them; `onWire`
    * hears each line as the socket takes it.
    */
-  enqueue(
+  async enqueue(
     channel: string,
     lines: readonly RenderedLine[],
     onWire: (text: string) => void = () => undefined,
   ): Promise<string[]> {
-    if (lines.length === 0) return Promise.resolve([]);
+    return (await this.send(channel, lines, onWire)).wire;
+  }
+
+  /** enqueue(), resolving with the msgid the server gave the piece too (when it echoes our lines). */
+  send(
+    channel: string,
+    lines: readonly RenderedLine[],
+    onWire: (text: string) => void = () => undefined,
+  ): Promise<QueuedResult> {
+    if (lines.length === 0) return Promise.resolve({ wire: [] });
     const sink = this.sink;
     if (sink === undefined) return Promise.reject(notConnected());
     return new Promise((resolve, reject) => {
@@ -137,6 +164,27 @@ export class SendQueue {
     return true;
   }
 
+  /**
+   * The server echoed one of our lines (IRCv3 echo-message) with its msgid: the oldest unconfirmed
+   * line of that channel with that kind and text, not echoed before, is the one (a client's lines
+   * are processed in order, and the echo comes before the PONG that confirms the line). True when
+   * a line matched; an echo of a line confirmed already, or changed by the server, matches none.
+   */
+  echoed(channel: string, kind: IrcLineKind, text: string, msgid: string): boolean {
+    const key = ircLower(channel);
+    const sent = this.unconfirmed.find(
+      (candidate) =>
+        !candidate.echoed &&
+        ircLower(candidate.channel) === key &&
+        candidate.line.parts?.kind === kind &&
+        candidate.line.text === text,
+    );
+    if (sent === undefined) return false;
+    sent.echoed = true;
+    sent.item.networkId ??= msgid;
+    return true;
+  }
+
   /** Fails the pieces waiting for one channel (it cannot be joined). */
   failChannel(channel: string, error: DeliveryError): void {
     const failed = this.items.filter((item) => item.channel === channel && item.next === 0);
@@ -190,10 +238,11 @@ export class SendQueue {
     item.unconfirmed += 1;
     clearTimeout(item.waitTimer);
     if (item.next === item.lines.length) this.items.splice(this.items.indexOf(item), 1);
-    const sent: ItemLine = { channel: item.channel, line, item };
+    const sent: ItemLine = { channel: item.channel, line, item, echoed: false };
     this.unconfirmed.added(sent);
+    const tags = (line.parts?.tags ?? []).filter((tag) => sink.allowsClientTag?.(tag.name) === true);
     // A failed write leaves the line unconfirmed, so its piece fails when the connection closes.
-    sink.writeLine(line.wire).then(
+    sink.writeLine(formatClientTags(tags) + line.wire).then(
       () => item.onWire(line.text),
       () => this.failedWrites.add(sent),
     );
@@ -203,7 +252,8 @@ export class SendQueue {
     item.unconfirmed -= 1;
     if (item.settled || item.unconfirmed > 0 || item.next < item.lines.length) return;
     item.settled = true;
-    item.resolve(item.lines.map((line) => line.text));
+    const wire = item.lines.map((line) => line.text);
+    item.resolve(item.networkId === undefined ? { wire } : { wire, networkId: item.networkId });
   }
 
   private fail(item: Item, error: DeliveryError): void {

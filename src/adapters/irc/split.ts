@@ -5,6 +5,7 @@ import {
   truncateToBytes as coreTruncate,
 } from '../../core/text-split.js';
 import { sanitizeLine } from './format.js';
+import type { ClientTag } from './tags.js';
 
 /** The IRC line terminator; counted in the 512 bytes (RFC 1459 §2.3). */
 const CRLF_BYTES = 2;
@@ -32,6 +33,12 @@ export interface LineParts {
   readonly prefix: string;
   /** The text after the prefix, already sanitized. */
   readonly piece: string;
+  /**
+   * IRCv3 client tags for the line (+draft/reply). Not part of `wire`: the send queue adds them
+   * when it writes the line, and only on a connection that has message-tags (send-queue.ts). Tags
+   * do not count in the 512 bytes (message-tags "Size limit").
+   */
+  readonly tags?: readonly ClientTag[];
 }
 
 export interface RenderedLine {

@@ -27,7 +27,11 @@ export interface IrcFrameworkConnection {
 
 export interface IrcFrameworkClient {
   readonly connection: IrcFrameworkConnection;
-  readonly network: { readonly options: Record<string, unknown> };
+  readonly network: {
+    readonly options: Record<string, unknown>;
+    /** The capabilities the server acknowledged (src/networkinfo.js). */
+    readonly cap: { isEnabled(name: string): boolean };
+  };
   connect(options: Record<string, unknown>): void;
   on(event: 'registered', listener: (event: { nick: string }) => void): this;
   /** The TCP socket, before any TLS handshake (irc-framework src/transports/net.js). */
@@ -85,7 +89,9 @@ export function frameworkOptions(settings: FrameworkConnectSettings): Record<str
     ping_interval: 0,
     ping_timeout: 0,
     enable_chghost: true,
-    enable_echomessage: false,
+    // IRCv3 echo-message: the server echoes our lines with the msgid it gave them (tags.ts).
+    // irc-framework requests message-tags and server-time by itself when offered.
+    enable_echomessage: true,
     version: 'kosmi-relay',
     encoding: 'utf8',
   };
