@@ -83,6 +83,7 @@ describe('RelayStore when relay.db goes away', () => {
       pieceIndex: 0,
       createdAt: 6,
     });
+    store.reviseMessage('m', 'hello, edited');
     store.addEcho('echo', Number.MAX_SAFE_INTEGER);
     const secret = store.secret('key', () => 'queued-secret');
     expect(store.pendingPieces().map((p) => p.id)).toEqual(['b.0', 'c.0', 'c.1']);
@@ -90,7 +91,7 @@ describe('RelayStore when relay.db goes away', () => {
     expect(store.hasSource('irc.a', 'n1')).toBe(true);
     expect(store.findByNetworkId('irc.b', 'n2')).toMatchObject({
       messageId: 'm',
-      text: 'hello',
+      text: 'hello, edited', // the journaled edit is seen before it reaches the file
       copies: [{ networkId: 'n2' }],
     });
     expect(store.liveEchoes(0)).toEqual([{ text: 'echo', expiresAt: Number.MAX_SAFE_INTEGER }]);
@@ -113,6 +114,7 @@ describe('RelayStore when relay.db goes away', () => {
     expect(reopened.copiesOf('m')).toEqual([
       { account: 'irc.b', channel: '#b', networkId: 'n2', pieceIndex: 0 },
     ]);
+    expect(reopened.findByNetworkId('irc.a', 'n1')?.text).toBe('hello, edited');
     expect(reopened.liveEchoes(0)).toHaveLength(1);
     expect(reopened.secret('key', () => 'new')).toBe('queued-secret');
   });

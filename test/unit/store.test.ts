@@ -100,6 +100,9 @@ describe('RelayStore', () => {
       { account: 'matrix.c', channel: '!r:hs', networkId: '$ev1', pieceIndex: 0 },
       { account: 'matrix.c', channel: '!r:hs', networkId: '$ev2', pieceIndex: 1 },
     ]);
+    store.reviseMessage('m1', `edited ${'y'.repeat(300)}`);
+    expect(Array.from(store.findByNetworkId('kosmi.a', 'k-1')?.text ?? '')).toHaveLength(200);
+    expect(store.findByNetworkId('kosmi.a', 'k-1')?.text.startsWith('edited y')).toBe(true);
     expect(store.findByNetworkId('irc.b', 'whatever')).toBeUndefined();
     expect(store.findByNetworkId('matrix.c', 'k-1')).toBeUndefined(); // ids are per account
     expect(store.copiesOf('m2')).toEqual([]);
