@@ -21,6 +21,9 @@ import type { CryptoClient, MatrixClient } from 'matrix-bot-sdk';
 import type { MatrixSdkModule } from './sdk-loader.js';
 import { isObject, type Json } from './json.js';
 
+/** The timeline events the adapter relays (issue 8: stickers and redactions too). */
+const RELAYED_TYPES = new Set(['m.room.message', 'm.sticker', 'm.room.redaction']);
+
 const arrayAt = (value: unknown, key: string): unknown[] => {
   const found = isObject(value) ? value[key] : undefined;
   return Array.isArray(found) ? found : [];
@@ -39,7 +42,7 @@ export interface SyncCrypto {
 export interface SyncEventHandlers {
   /** Every timeline event of a joined room, after decryption (state and membership changes). */
   readonly onEvent: (roomId: string, event: unknown) => void;
-  /** `m.room.message` events (after decryption); awaited before the next event. */
+  /** `m.room.message`, `m.sticker` and `m.room.redaction` events (after decryption); awaited in order. */
   readonly onMessage: (roomId: string, event: Json) => Promise<void>;
   readonly onUndecryptable: (roomId: string, event: Json, error: unknown) => void;
 }
@@ -68,7 +71,7 @@ export async function dispatchSyncEvents(
           }
         }
       }
-      if (event.type === 'm.room.message') await handlers.onMessage(roomId, event);
+      if (RELAYED_TYPES.has(String(event.type))) await handlers.onMessage(roomId, event);
       handlers.onEvent(roomId, event);
       e2ee?.client.emit('room.event', roomId, event);
     }
