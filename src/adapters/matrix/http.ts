@@ -141,7 +141,10 @@ function parseJson(raw: Buffer): unknown {
   }
 }
 
-function apiError(response: Pick<RawResponse, 'status' | 'statusText' | 'headers'>, raw: Buffer): MatrixApiError {
+function apiError(
+  response: Pick<RawResponse, 'status' | 'statusText' | 'headers'>,
+  raw: Buffer,
+): MatrixApiError {
   const parsed = parseJson(raw);
   const body = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {};
   const errcode = typeof body.errcode === 'string' ? body.errcode : `HTTP_${response.status}`;

@@ -73,7 +73,8 @@ export function mapRoomMessage(type: string, content: unknown, options: InboundO
     if (isObject(content['m.new_content'])) effective = content['m.new_content'];
     else effective = { ...content, body: (str(content.body) ?? '').replace(/^\* /, '') };
   }
-  const inReplyTo = relation !== undefined && isObject(relation['m.in_reply_to']) ? relation['m.in_reply_to'] : undefined;
+  const inReplyTo =
+    relation !== undefined && isObject(relation['m.in_reply_to']) ? relation['m.in_reply_to'] : undefined;
   const replyTo = editOf === undefined ? str(inReplyTo?.event_id) : undefined;
   const msgtype = type === 'm.sticker' ? 'm.sticker' : str(effective.msgtype);
   const body = str(effective.body);

@@ -36,7 +36,11 @@ export class MatrixMedia {
           this.endpoint = 'v1';
           return downloadOf(answer);
         } catch (error) {
-          if (!(error instanceof MatrixApiError) || this.endpoint === 'v1' || !isUnrecognizedEndpoint(error.errcode))
+          if (
+            !(error instanceof MatrixApiError) ||
+            this.endpoint === 'v1' ||
+            !isUnrecognizedEndpoint(error.errcode)
+          )
             throw error;
           this.endpoint = 'v3';
           this.log.info(
@@ -45,7 +49,10 @@ export class MatrixMedia {
           );
         }
       }
-      answer = await matrixStream(this.api.homeserver, { path: `/_matrix/media/v3/download/${tail}`, signal });
+      answer = await matrixStream(this.api.homeserver, {
+        path: `/_matrix/media/v3/download/${tail}`,
+        signal,
+      });
       return downloadOf(answer);
     } catch (error) {
       // The file does not exist (or not for unauthenticated downloads any more). Other failures

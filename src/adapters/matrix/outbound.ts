@@ -75,7 +75,9 @@ export function contentForPiece(piece: OutboundPiece, options: { html: boolean }
 }
 
 function withReply(content: Record<string, unknown>, replyTo: string | undefined): Record<string, unknown> {
-  return replyTo === undefined ? content : { ...content, 'm.relates_to': { 'm.in_reply_to': { event_id: replyTo } } };
+  return replyTo === undefined
+    ? content
+    : { ...content, 'm.relates_to': { 'm.in_reply_to': { event_id: replyTo } } };
 }
 
 const MEDIA_MSGTYPES: Readonly<Record<AttachmentKind, string>> = {

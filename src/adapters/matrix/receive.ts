@@ -65,7 +65,12 @@ export class ReceiveEvents {
     }
   }
 
-  private async onMessage(roomId: string, event: Json, sender: string, channels: readonly string[]): Promise<void> {
+  private async onMessage(
+    roomId: string,
+    event: Json,
+    sender: string,
+    channels: readonly string[],
+  ): Promise<void> {
     const eventId = String(event.event_id);
     const mapped = mapRoomMessage(String(event.type), event.content, {
       edits: this.options.settings.edits,
@@ -110,11 +115,17 @@ export class ReceiveEvents {
       if (!isObject(original) || typeof original.sender !== 'string') return { networkId: eventId };
       const nick = await this.options.rooms.displayName(roomId, original.sender);
       // The event's own text; when the original is itself an edit, its m.new_content.
-      const mapped = mapRoomMessage(String(original.type), original.content, { edits: 'mark', media: undefined });
+      const mapped = mapRoomMessage(String(original.type), original.content, {
+        edits: 'mark',
+        media: undefined,
+      });
       return { networkId: eventId, nick, ...(mapped.relay ? { text: mapped.text } : {}) };
     } catch (error) {
       if (error instanceof MatrixAuthFailure) throw error;
-      this.options.log.debug({ eventId, reason: errorMessage(error) }, 'could not fetch the original of a reply');
+      this.options.log.debug(
+        { eventId, reason: errorMessage(error) },
+        'could not fetch the original of a reply',
+      );
       return { networkId: eventId };
     }
   }
@@ -139,7 +150,10 @@ export class ReceiveEvents {
     }
     const maxAgeMs = this.options.settings.backlog_max_age_seconds * 1000;
     if (mode === 'catchup' && ageMs > maxAgeMs) {
-      this.options.log.debug({ eventId: event.event_id, ageMs }, 'not relaying backlog older than backlog_max_age_seconds');
+      this.options.log.debug(
+        { eventId: event.event_id, ageMs },
+        'not relaying backlog older than backlog_max_age_seconds',
+      );
       return false;
     }
     return true;

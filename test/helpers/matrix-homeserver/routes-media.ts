@@ -49,8 +49,7 @@ export class MediaStore {
 
   answer(server: string, mediaId: string, unauthenticated: boolean): RawAnswer {
     const file = server === this.serverName ? this.files.get(mediaId) : undefined;
-    if (file === undefined || (unauthenticated && file.afterFreeze))
-      throw errors.notFound('Not found');
+    if (file === undefined || (unauthenticated && file.afterFreeze)) throw errors.notFound('Not found');
     const held = this.held.get(mediaId);
     return new RawAnswer(async (response: ServerResponse) => {
       response.writeHead(200, {
@@ -58,7 +57,8 @@ export class MediaStore {
         'content-length': file.content.byteLength,
         // Spec v1.11: downloads are served as attachments with a restrictive CSP.
         'content-disposition': `attachment${file.fileName === undefined ? '' : `; filename="${encodeURIComponent(file.fileName)}"`}`,
-        'content-security-policy': "sandbox; default-src 'none'; script-src 'none'; plugin-types application/pdf; style-src 'unsafe-inline'; object-src 'self';",
+        'content-security-policy':
+          "sandbox; default-src 'none'; script-src 'none'; plugin-types application/pdf; style-src 'unsafe-inline'; object-src 'self';",
       });
       if (held === undefined) {
         response.end(file.content);

@@ -102,12 +102,21 @@ export function redactEvent(
   const target = room.events.find((e) => e.event_id === eventId);
   if (target !== undefined && target.sender !== sender.userId) {
     const level = state.powerLevel(room, sender.userId, 'redact');
-    if (level.user < level.needed) throw errors.forbidden('You don\'t have permission to redact events');
+    if (level.user < level.needed) throw errors.forbidden("You don't have permission to redact events");
   }
   const reason = typeof body.reason === 'string' ? { reason: body.reason } : {};
   const v11 = Number(state.roomVersion(room)) >= 11;
   const content = v11 ? { ...reason, redacts: eventId } : reason;
-  return sendEvent(state, room, sender, 'm.room.redaction', content, txnId, undefined, v11 ? undefined : eventId);
+  return sendEvent(
+    state,
+    room,
+    sender,
+    'm.room.redaction',
+    content,
+    txnId,
+    undefined,
+    v11 ? undefined : eventId,
+  );
 }
 
 export function addRoomRoutes(routes: Routes, state: HomeserverState): void {

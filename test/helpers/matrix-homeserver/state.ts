@@ -146,11 +146,17 @@ export class HomeserverState {
   /** The user's power level in the room and the level an action needs (spec §"m.room.power_levels"). */
   powerLevel(room: Room, userId: string, action: 'redact'): { user: number; needed: number } {
     const levels = room.state.get(stateKey('m.room.power_levels', ''))?.content ?? {};
-    const users = typeof levels.users === 'object' && levels.users !== null ? (levels.users as Record<string, unknown>) : {};
+    const users =
+      typeof levels.users === 'object' && levels.users !== null
+        ? (levels.users as Record<string, unknown>)
+        : {};
     const own = users[userId];
     const fallback = typeof levels.users_default === 'number' ? levels.users_default : 0;
     const needed = levels[action];
-    return { user: typeof own === 'number' ? own : fallback, needed: typeof needed === 'number' ? needed : 50 };
+    return {
+      user: typeof own === 'number' ? own : fallback,
+      needed: typeof needed === 'number' ? needed : 50,
+    };
   }
 
   resolveRoom(idOrAlias: string): Room | undefined {
