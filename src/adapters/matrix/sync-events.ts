@@ -65,7 +65,7 @@ export async function dispatchSyncEvents(
         if (event.type === 'm.room.encrypted' && (await e2ee.crypto.isRoomEncrypted(roomId))) {
           try {
             const decrypted = await e2ee.crypto.decryptRoomEvent(new e2ee.EncryptedRoomEvent(event), roomId);
-            event = isObject(decrypted.raw) ? decrypted.raw : event;
+            event = isObject(decrypted.raw) ? withClearRelation(decrypted.raw, raw) : event;
           } catch (error) {
             handlers.onUndecryptable(roomId, event, error);
           }
@@ -99,4 +99,16 @@ function announceJoin(roomId: string, event: Json, e2ee: SyncCrypto): void {
   if (e2ee.announcedJoins.has(roomId)) return;
   e2ee.announcedJoins.add(roomId);
   e2ee.client.emit('room.join', roomId, event);
+}
+
+/**
+ * An encrypted event's relation (reply, edit) is in the clear part of its content (spec
+ * §"m.room.encrypted": `m.relates_to` next to the ciphertext), so the server can aggregate it; a
+ * decrypted payload without one gets it from there.
+ */
+function withClearRelation(decrypted: Json, encrypted: Json): Json {
+  const clear = isObject(encrypted.content) ? encrypted.content['m.relates_to'] : undefined;
+  if (!isObject(clear) || !isObject(decrypted.content) || decrypted.content['m.relates_to'] !== undefined)
+    return decrypted;
+  return { ...decrypted, content: { ...decrypted.content, 'm.relates_to': clear } };
 }
