@@ -152,4 +152,102 @@ describe('Matrix homeserver emulator', () => {
       joined_rooms: [roomId],
     });
   });
+
+  it('redactions: own events, or with the power level; room v11 puts redacts in content; GET /event 404 and 403', async () => {
+    const token = String((await login()).access_token);
+    const other = hs.registerUser('other', 'pw');
+    const roomId = hs.createRoom({ creator: other, alias: '#redact:localhost' });
+    const v11 = hs.createRoom({ creator: other, alias: '#v11:localhost', roomVersion: '11' });
+    hs.join(user, roomId);
+    hs.join(user, v11);
+    const mine = hs.text(user, roomId, 'mine');
+    const theirs = hs.text(other, roomId, 'theirs');
+    const rooms = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}`;
+    expect(
+      await call('PUT', `${rooms}/redact/${encodeURIComponent(theirs)}/t1`, { token, body: {} }),
+    ).toMatchObject({
+      status: 403,
+      body: { errcode: 'M_FORBIDDEN' },
+    });
+    const done = await call('PUT', `${rooms}/redact/${encodeURIComponent(mine)}/t2`, {
+      token,
+      body: { reason: 'oops' },
+    });
+    expect(done.status).toBe(200);
+    const redaction = await call('GET', `${rooms}/event/${encodeURIComponent(String(done.body.event_id))}`, {
+      token,
+    });
+    expect(redaction.body).toMatchObject({
+      type: 'm.room.redaction',
+      redacts: mine,
+      content: { reason: 'oops' },
+    });
+    expect((await call('GET', `${rooms}/event/${encodeURIComponent(mine)}`, { token })).body).toMatchObject({
+      content: {},
+      unsigned: { redacted_because: { event_id: done.body.event_id } },
+    });
+    // The room's creator (power level 100) may redact anyone's.
+    hs.redact(other, roomId, hs.text(user, roomId, 'moderated'));
+    const inV11 = hs.redact(other, v11, hs.text(user, v11, 'v11'));
+    const v11Event = hs.events(v11).find((e) => e.event_id === inV11);
+    expect(v11Event?.content).toMatchObject({ redacts: expect.any(String) as string });
+    expect(v11Event).not.toHaveProperty('redacts');
+    expect((await call('GET', `${rooms}/event/$unknown`, { token })).body.errcode).toBe('M_NOT_FOUND');
+    const closed = hs.createRoom({ creator: other, public: false });
+    const hidden = hs.text(other, closed, 'hidden');
+    expect(
+      (
+        await call(
+          'GET',
+          `/_matrix/client/v3/rooms/${encodeURIComponent(closed)}/event/${encodeURIComponent(hidden)}`,
+          { token },
+        )
+      ).status,
+    ).toBe(403);
+  });
+
+  it('media: upload with a token; v1 download needs one; the frozen v3 serves only older files; a server without v1', async () => {
+    const token = String((await login()).access_token);
+    const upload = await fetch(`${hs.url}/_matrix/media/v3/upload?filename=old.txt`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'text/plain' },
+      body: 'old bytes',
+    });
+    const oldUri = String(((await upload.json()) as { content_uri?: unknown }).content_uri);
+    expect(oldUri).toMatch(/^mxc:\/\/localhost\/[A-Za-z0-9_-]+$/);
+    expect(
+      (
+        await fetch(`${hs.url}/_matrix/media/v3/upload`, {
+          method: 'POST',
+          body: 'x',
+          headers: { 'content-type': 'text/plain' },
+        })
+      ).status,
+    ).toBe(401);
+    hs.frozenUnauthenticatedMedia();
+    const newUri = hs.uploadMedia(Buffer.from('new bytes'), 'text/plain');
+    const path = (uri: string): string => uri.slice('mxc://'.length);
+    const get = (url: string, auth?: string): Promise<Response> =>
+      fetch(`${hs.url}${url}`, auth === undefined ? {} : { headers: { authorization: `Bearer ${auth}` } });
+
+    expect((await get(`/_matrix/client/v1/media/download/${path(oldUri)}`)).status).toBe(401);
+    const v1 = await get(`/_matrix/client/v1/media/download/${path(newUri)}/name.txt`, token);
+    expect([v1.status, v1.headers.get('content-type'), await v1.text()]).toEqual([
+      200,
+      'text/plain',
+      'new bytes',
+    ]);
+    expect(await (await get(`/_matrix/media/v3/download/${path(oldUri)}`)).text()).toBe('old bytes');
+    const frozen = await get(`/_matrix/media/v3/download/${path(newUri)}`);
+    expect([frozen.status, ((await frozen.json()) as { errcode?: unknown }).errcode]).toEqual([
+      404,
+      'M_NOT_FOUND',
+    ]);
+    hs.noV1Media();
+    const gone = await get(`/_matrix/client/v1/media/download/${path(newUri)}`, token);
+    expect([gone.status, ((await gone.json()) as { errcode?: unknown }).errcode]).toEqual([
+      404,
+      'M_UNRECOGNIZED',
+    ]);
+  });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
-  mapRoomMessage,
-  mxcToHttp,
+  mapRoomMessage as mapTyped,
+  parseMxc,
   stripReplyFallback,
   type InboundOptions,
 } from '../../src/adapters/matrix/inbound.js';
@@ -9,7 +9,9 @@ import { escapeHtml, htmlPrefix, renderForMatrix } from '../../src/adapters/matr
 import type { OutboundPiece } from '../../src/core/message.js';
 import { piece } from '../helpers/pieces.js';
 
-const options: InboundOptions = { edits: 'mark', editMarker: '(edited) ', homeserver: 'https://hs.example/' };
+const options: InboundOptions = { edits: 'mark', media: undefined };
+const mapRoomMessage = (content: unknown, opts: InboundOptions): ReturnType<typeof mapTyped> =>
+  mapTyped('m.room.message', content, opts);
 
 const message = (overrides: Partial<OutboundPiece> = {}): OutboundPiece =>
   piece('#room:hs', 'hello', {
@@ -24,7 +26,6 @@ describe('Matrix inbound mapping', () => {
       relay: true,
       kind: 'text',
       text: 'hi',
-      edited: false,
     });
     expect(mapRoomMessage({ msgtype: 'm.emote', body: 'waves' }, options)).toMatchObject({
       kind: 'action',
@@ -62,7 +63,7 @@ describe('Matrix inbound mapping', () => {
       body: '> <@alice:hs> q\n\nanswer',
       'm.relates_to': { 'm.in_reply_to': { event_id: '$x' } },
     };
-    expect(mapRoomMessage(reply, options)).toMatchObject({ text: 'answer' });
+    expect(mapRoomMessage(reply, options)).toMatchObject({ text: 'answer', replyTo: '$x' });
     // A quote typed by hand in a message that is not a reply is kept.
     expect(mapRoomMessage({ msgtype: 'm.text', body: '> wisdom\n\nI agree' }, options)).toMatchObject({
       text: '> wisdom\n\nI agree',
@@ -95,7 +96,7 @@ describe('Matrix inbound mapping', () => {
     expect(mapRoomMessage(reply, options)).toMatchObject({ relay: true, text: 'no, at 9' });
   });
 
-  it('relays edits with the marker, or drops them', () => {
+  it('relays edits as editOf with the new text and no marker, or drops them', () => {
     const edit = {
       msgtype: 'm.text',
       body: '* fixed',
@@ -105,8 +106,8 @@ describe('Matrix inbound mapping', () => {
     expect(mapRoomMessage(edit, options)).toEqual({
       relay: true,
       kind: 'text',
-      text: '(edited) fixed',
-      edited: true,
+      text: 'fixed',
+      editOf: '$orig',
     });
     expect(mapRoomMessage(edit, { ...options, edits: 'drop' }).relay).toBe(false);
     const noNewContent = {
@@ -114,31 +115,82 @@ describe('Matrix inbound mapping', () => {
       body: '* fallback only',
       'm.relates_to': { rel_type: 'm.replace', event_id: '$o' },
     };
-    expect(mapRoomMessage(noNewContent, options)).toMatchObject({ text: '(edited) fallback only' });
+    expect(mapRoomMessage(noNewContent, options)).toMatchObject({ text: 'fallback only', editOf: '$o' });
+    const noTarget = { ...edit, 'm.relates_to': { rel_type: 'm.replace' } };
+    expect(mapRoomMessage(noTarget, options).relay).toBe(false);
   });
 
-  it('turns media into file name and download link', () => {
-    const image = { msgtype: 'm.image', body: 'cat.png', url: 'mxc://example.org/AbC_123' };
-    expect(mapRoomMessage(image, options)).toMatchObject({
+  it('turns files into an attachment and words, with the relay link when there is one', () => {
+    const image = {
+      msgtype: 'm.image',
+      body: 'cat.png',
+      url: 'mxc://example.org/AbC_123',
+      info: { mimetype: 'image/png', size: 2048, w: 640, h: 480 },
+    };
+    expect(mapRoomMessage(image, options)).toEqual({
+      relay: true,
       kind: 'text',
-      text: 'cat.png https://hs.example/_matrix/media/v3/download/example.org/AbC_123/cat.png',
+      text: 'sent an image: cat.png',
+      attachment: {
+        kind: 'image',
+        name: 'cat.png',
+        native: {
+          protocol: 'matrix',
+          uri: 'mxc://example.org/AbC_123',
+          mimetype: 'image/png',
+          size: 2048,
+          width: 640,
+          height: 480,
+        },
+      },
+    });
+    const links = {
+      link: (mxc: string, name: string) => `https://relay.example/media/${mxc.slice(6)}/mac/${name}`,
+    };
+    expect(mapRoomMessage(image, { ...options, media: links })).toMatchObject({
+      text: 'sent an image: https://relay.example/media/example.org/AbC_123/mac/cat.png',
     });
     const file = {
       msgtype: 'm.file',
-      body: 'caption',
+      body: 'the caption',
       filename: 'report final.pdf',
       url: 'mxc://example.org/id',
     };
     expect(mapRoomMessage(file, options)).toMatchObject({
-      text: expect.stringContaining('report final.pdf https://') as string,
+      text: 'sent a file: report final.pdf\nthe caption',
+      attachment: { kind: 'file', name: 'report final.pdf' },
+    });
+    expect(mapRoomMessage({ msgtype: 'm.video', body: 'v.mp4', url: 'mxc://e/v' }, options)).toMatchObject({
+      text: 'sent a video: v.mp4',
+    });
+    expect(mapRoomMessage({ msgtype: 'm.audio', body: 'a.ogg', url: 'mxc://e/a' }, options)).toMatchObject({
+      text: 'sent an audio file: a.ogg',
+    });
+    expect(mapTyped('m.sticker', { body: 'wave', url: 'mxc://e/s' }, options)).toMatchObject({
+      text: 'sent a sticker: wave',
+      attachment: { kind: 'sticker', name: 'wave' },
     });
     expect(
       mapRoomMessage({ msgtype: 'm.file', body: 'secret.txt', file: { url: 'mxc://x/y' } }, options),
-    ).toMatchObject({
-      text: 'secret.txt (encrypted file)',
+    ).toEqual({
+      relay: true,
+      kind: 'text',
+      text: 'sent a file: secret.txt (encrypted: the relay cannot open end-to-end encrypted files)',
+      attachment: { kind: 'file', name: 'secret.txt' },
     });
-    expect(mxcToHttp('mxc://evil/../../x', 'https://hs')).toBeUndefined();
-    expect(mxcToHttp('https://not-mxc/x', 'https://hs')).toBeUndefined();
+    // Not an mxc URI: named, never linked, no native file.
+    expect(
+      mapRoomMessage(
+        { msgtype: 'm.image', body: 'x.png', url: 'https://evil/x' },
+        { ...options, media: links },
+      ),
+    ).toMatchObject({
+      text: 'sent an image: x.png',
+      attachment: { kind: 'image', name: 'x.png' },
+    });
+    expect(parseMxc('mxc://evil/../../x')).toBeUndefined();
+    expect(parseMxc('https://not-mxc/x')).toBeUndefined();
+    expect(parseMxc('mxc://example.org/AbC_123')).toEqual(['example.org', 'AbC_123']);
   });
 });
 

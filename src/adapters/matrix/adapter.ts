@@ -3,18 +3,19 @@
  * only; the parts live next door: session-manager (token lifecycle), client (the authenticated
  * request path and the SDK client on top of it), sync-loop, rooms, sender, inbound/outbound mapping.
  */
-import { randomUUID } from 'node:crypto';
 import type { MatrixAccountConfig } from '../../config/matrix.js';
 import type { AdapterCapabilities, AdapterDetails, SendResult, WireListener } from '../../core/adapter.js';
 import type { OutboundPiece } from '../../core/message.js';
 import { superviseConnection, type AttemptContext, type AttemptEnd } from '../../core/supervisor.js';
+import type { MediaDownload, MediaSource } from '../../media/types.js';
 import { BaseAdapter } from '../base-adapter.js';
 import type { AccountCursors, AdapterDeps } from '../types.js';
 import { MatrixApi, type RelayClient } from './client.js';
 import { MatrixE2ee } from './e2ee.js';
 import { sessionFile, syncStateFile } from './files.js';
 import { fillTimelineGaps } from './gap-fill.js';
-import { mapRoomMessage } from './inbound.js';
+import { MatrixMedia } from './media.js';
+import { ReceiveEvents } from './receive.js';
 import { MAX_TEXT_BYTES } from './outbound.js';
 import { Rooms } from './rooms.js';
 import { MatrixSender } from './sender.js';
@@ -40,7 +41,7 @@ function firstStart(cursors: AccountCursors): number {
   return now;
 }
 
-export class MatrixAdapter extends BaseAdapter {
+export class MatrixAdapter extends BaseAdapter implements MediaSource {
   readonly protocol = 'matrix' as const;
   readonly capabilities: AdapterCapabilities = {
     formatting: 'html',
@@ -48,13 +49,19 @@ export class MatrixAdapter extends BaseAdapter {
     multiline: true,
     // One event at a time per room: the homeserver orders a room's events as it receives them.
     inFlight: 1,
+    // m.replace, redactions and m.in_reply_to (issue 8); clients may not show a reply's original,
+    // so the core keeps the mention in the text ('linked').
     edits: true,
+    deletes: true,
+    replies: 'linked',
   };
   private readonly abort = new AbortController();
   private readonly sessions: SessionManager;
   private readonly api: MatrixApi;
   private readonly rooms: Rooms;
   private readonly sender: MatrixSender;
+  private readonly receive: ReceiveEvents;
+  private readonly media: MatrixMedia;
   private client: RelayClient | undefined;
   private e2ee: MatrixE2ee | undefined;
   private syncStore: SyncStore | undefined;
@@ -114,6 +121,28 @@ export class MatrixAdapter extends BaseAdapter {
       html: settings.html,
       client: () => (settings.encryption ? this.client : undefined),
     });
+    this.receive = new ReceiveEvents({
+      account,
+      settings,
+      api: this.api,
+      rooms: this.rooms,
+      log: this.log,
+      messages: deps.messages,
+      media: deps.media,
+      ownUserId: () => this.sessions.current?.userId,
+      firstStartedAt: () => this.firstStartedAt,
+      emitMessage: (message) => this.emitMessage(message),
+      emitDeletion: (deletion) => this.emit('deletion', deletion),
+    });
+    this.media = new MatrixMedia(this.api, this.log);
+  }
+
+  /**
+   * MediaSource (src/media/types.ts): the file mxc://{server}/{mediaId}, streamed with this
+   * account's token, for the relay's media proxy (media.ts says which endpoint).
+   */
+  download(server: string, mediaId: string, signal: AbortSignal): Promise<MediaDownload | undefined> {
+    return this.media.download(server, mediaId, signal);
   }
 
   /** Password logins attempted so far (tests, metrics). */
@@ -271,64 +300,10 @@ export class MatrixAdapter extends BaseAdapter {
       for (const event of eventsOf(room.state)) this.rooms.observe(roomId, event);
     const handlers = {
       onEvent: (roomId: string, event: unknown) => this.rooms.observe(roomId, event),
-      onMessage: (roomId: string, event: Json) => this.onRoomMessage(roomId, event, mode),
+      onMessage: (roomId: string, event: Json) => this.receive.onEvent(roomId, event, mode),
       onUndecryptable: (roomId: string) => this.log.warn({ roomId }, 'could not decrypt a Matrix message'),
     };
     await dispatchSyncEvents(response, handlers, own === undefined ? undefined : this.e2ee?.forSync(own));
-  }
-
-  private async onRoomMessage(roomId: string, event: unknown, mode: BatchMode): Promise<void> {
-    if (!isObject(event) || typeof event.sender !== 'string' || typeof event.event_id !== 'string') return;
-    if (event.sender === this.sessions.current?.userId) return; // our own message
-    const channels = this.rooms.channelsOf(roomId);
-    if (channels.length === 0) return; // not a gateway room
-    const ts = typeof event.origin_server_ts === 'number' ? event.origin_server_ts : Date.now();
-    // unsigned.age is the server's own "how long ago", so these checks do not depend on clock skew.
-    const unsigned = isObject(event.unsigned) ? event.unsigned : {};
-    const ageMs = typeof unsigned.age === 'number' ? unsigned.age : Date.now() - ts;
-    // The account's first sync is history, except what was said since the account first started:
-    // a first sync that failed half-way is repeated as 'initial', and a message said meanwhile
-    // must still be relayed (it is not history).
-    if (mode === 'initial' && Date.now() - ageMs < this.firstStartedAt) return;
-    const joinedAt = this.rooms.joinStartedAt(roomId);
-    if (joinedAt !== undefined && Date.now() - ageMs < joinedAt) {
-      this.log.debug(
-        { eventId: event.event_id },
-        'not relaying history from before the relay joined the room',
-      );
-      return;
-    }
-    if (mode === 'catchup' && ageMs > this.settings.backlog_max_age_seconds * 1000) {
-      this.log.debug(
-        { eventId: event.event_id, ageMs },
-        'not relaying backlog older than backlog_max_age_seconds',
-      );
-      return;
-    }
-    const mapped = mapRoomMessage(event.content, {
-      edits: this.settings.edits,
-      editMarker: this.settings.edit_marker,
-      homeserver: this.settings.homeserver,
-    });
-    if (!mapped.relay) {
-      this.log.debug({ eventId: event.event_id, why: mapped.why }, 'not relaying Matrix event');
-      return;
-    }
-    const nick = await this.rooms.displayName(roomId, event.sender);
-    for (const channel of channels) {
-      this.log.debug({ eventId: event.event_id, channel }, 'received');
-      this.emitMessage({
-        id: randomUUID(),
-        // The event id lets the core tell an event read again after a restart. A room listed
-        // under two channel names is relayed for each, so only the first carries it.
-        ...(channel === channels[0] ? { networkId: event.event_id } : {}),
-        kind: mapped.kind,
-        text: mapped.text,
-        sender: { nick, userId: event.sender },
-        source: { account: this.account, channel },
-        timestamp: new Date(ts),
-      });
-    }
   }
 
   /** Status page: whether the session renews itself with a refresh token (issue 10 §2). */

@@ -15,7 +15,7 @@
  */
 import type { MatrixClient } from 'matrix-bot-sdk';
 import { classifyMatrixError } from './errors.js';
-import { matrixRequest, type MatrixRequest } from './http.js';
+import { matrixRequest, matrixStream, type MatrixRequest, type StreamedResponse } from './http.js';
 import type { MatrixSdkModule } from './sdk-loader.js';
 import { MatrixAuthFailure, type SessionManager } from './session-manager.js';
 import type { SyncStore } from './sync-store.js';
@@ -27,20 +27,36 @@ export type ApiRequest = Omit<MatrixRequest, 'accessToken'>;
 
 export class MatrixApi {
   constructor(
-    private readonly homeserver: string,
+    readonly homeserver: string,
     private readonly sessions: SessionManager,
     private readonly signal: AbortSignal,
   ) {}
 
   /** Throws MatrixAuthFailure when the token cannot be renewed, else the classified HTTP error. */
-  async request(request: ApiRequest): Promise<unknown> {
+  request(request: ApiRequest): Promise<unknown> {
+    return this.withToken(request.signal, (accessToken, signal) =>
+      matrixRequest(this.homeserver, { ...request, accessToken, signal }),
+    );
+  }
+
+  /** A GET whose body is streamed (media downloads), with the same token handling as request(). */
+  stream(request: { path: string; signal: AbortSignal }): Promise<StreamedResponse> {
+    return this.withToken(request.signal, (accessToken, signal) =>
+      matrixStream(this.homeserver, { path: request.path, accessToken, signal }),
+    );
+  }
+
+  /** Runs `call` with the current token; a rejected token is renewed and the call repeated. */
+  private async withToken<T>(
+    own: AbortSignal | undefined,
+    call: (accessToken: string, signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
     for (let retry = 0; ; retry++) {
       const session = this.sessions.current;
       if (session === undefined) throw new MatrixAuthFailure('no Matrix session yet');
-      const signal =
-        request.signal === undefined ? this.signal : AbortSignal.any([request.signal, this.signal]);
+      const signal = own === undefined ? this.signal : AbortSignal.any([own, this.signal]);
       try {
-        return await matrixRequest(this.homeserver, { ...request, accessToken: session.accessToken, signal });
+        return await call(session.accessToken, signal);
       } catch (error) {
         const verdict = classifyMatrixError(error);
         if (verdict.kind !== 'token' || retry >= MAX_TOKEN_RETRIES || this.signal.aborted) throw error;

@@ -141,7 +141,10 @@ function parseJson(raw: Buffer): unknown {
   }
 }
 
-function apiError(response: RawResponse, raw: Buffer): MatrixApiError {
+function apiError(
+  response: Pick<RawResponse, 'status' | 'statusText' | 'headers'>,
+  raw: Buffer,
+): MatrixApiError {
   const parsed = parseJson(raw);
   const body = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {};
   const errcode = typeof body.errcode === 'string' ? body.errcode : `HTTP_${response.status}`;
@@ -155,6 +158,72 @@ function apiError(response: RawResponse, raw: Buffer): MatrixApiError {
     softLogout: body.soft_logout === true,
     ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
   });
+}
+
+/** A streamed answer (media downloads): headers now, the body as it arrives. */
+export interface StreamedResponse {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: http.IncomingMessage;
+}
+
+/** Error bodies are JSON of a few hundred bytes; more than this is not read. */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+/**
+ * A GET whose 2xx body is handed over as a stream, never buffered (media, issue 8 §3). `timeoutMs`
+ * bounds the wait for the headers only; a slow body is bounded by the caller's signal, which
+ * destroys the body when it aborts. A non-2xx answer becomes a MatrixApiError as for matrixRequest.
+ */
+export async function matrixStream(
+  baseUrl: string,
+  request: { path: string; accessToken?: string | undefined; signal: AbortSignal; timeoutMs?: number },
+): Promise<StreamedResponse> {
+  const headers: Record<string, string> = {};
+  if (request.accessToken !== undefined && request.accessToken !== '')
+    headers.authorization = `Bearer ${request.accessToken}`;
+  const url = new URL(buildUrl(baseUrl, request.path));
+  const transport = url.protocol === 'https:' ? https : http;
+  const response = await new Promise<http.IncomingMessage>((resolve, reject) => {
+    const req = transport.request(url, { method: 'GET', headers, signal: request.signal }, (res) => {
+      clearTimeout(timer);
+      resolve(res);
+    });
+    const timer = setTimeout(
+      () => req.destroy(new MatrixNetworkError(`GET ${request.path}: timed out`)),
+      request.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+    );
+    req.on('error', (error) => {
+      clearTimeout(timer);
+      if (request.signal.aborted)
+        reject(request.signal.reason instanceof Error ? request.signal.reason : abortError());
+      else if (error instanceof MatrixNetworkError) reject(error);
+      else
+        reject(
+          new MatrixNetworkError(`GET ${request.path}: ${describeNetworkError(error)}`, { cause: error }),
+        );
+    });
+    req.end();
+  });
+  const status = response.statusCode ?? 0;
+  if (status >= 200 && status <= 299) return { status, headers: response.headers, body: response };
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of response) {
+      chunks.push(chunk as Buffer);
+      size += (chunk as Buffer).byteLength;
+      if (size > MAX_ERROR_BODY_BYTES) break;
+    }
+  } catch (error) {
+    throw new MatrixNetworkError(`GET ${request.path}: ${describeNetworkError(error)}`, { cause: error });
+  } finally {
+    response.destroy();
+  }
+  throw apiError(
+    { status, statusText: response.statusMessage ?? '', headers: response.headers },
+    Buffer.concat(chunks),
+  );
 }
 
 function describeNetworkError(error: unknown): string {

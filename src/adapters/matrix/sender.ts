@@ -9,6 +9,9 @@
  *   DeliveryError carrying retry_after_ms, which the core waits; network errors and 5xx are
  *   retryable. M_FORBIDDEN is logged as an error for that room and the piece is dropped (not
  *   retryable); it never leads to a login.
+ * - A deletion (piece.redacts) is a redaction (spec §"Redactions", PUT .../redact/{eventId}/{txnId},
+ *   never encrypted); M_FORBIDDEN there (the relay may not redact that event) is a non-retryable
+ *   DeliveryError that the core logs, so it is not logged here.
  */
 import type { Logger } from 'pino';
 import { DeliveryError, type SendResult, type WireListener } from '../../core/adapter.js';
@@ -16,7 +19,7 @@ import { errorMessage } from '../../core/errors.js';
 import type { OutboundPiece } from '../../core/message.js';
 import type { MatrixApi, RelayClient } from './client.js';
 import { classifyMatrixError } from './errors.js';
-import { renderForMatrix, type MatrixTextContent } from './outbound.js';
+import { contentForPiece } from './outbound.js';
 import type { Rooms } from './rooms.js';
 import { MatrixAuthFailure } from './session-manager.js';
 
@@ -38,16 +41,40 @@ export class MatrixSender {
     const roomId = this.options.rooms.roomFor(piece.channel);
     if (roomId === undefined)
       throw new DeliveryError(`not in Matrix room ${piece.channel} (yet)`, { retryable: true });
-    const content = renderForMatrix(piece, { html: this.options.html });
-    onWire(content.body);
+    if (piece.redacts !== undefined) {
+      const eventId = await this.redact(roomId, piece.channel, piece.redacts, `kr.${piece.id}`);
+      return { wire: [], ...(eventId === undefined ? {} : { networkId: eventId }) };
+    }
+    const content = contentForPiece(piece, { html: this.options.html });
+    const body = typeof content.body === 'string' ? content.body : '';
+    onWire(body);
     const eventId = await this.put(roomId, piece.channel, content, `kr.${piece.id}`);
-    return { wire: [content.body], ...(eventId === undefined ? {} : { networkId: eventId }) };
+    return { wire: [body], ...(eventId === undefined ? {} : { networkId: eventId }) };
+  }
+
+  private async redact(
+    roomId: string,
+    channel: string,
+    target: string,
+    txnId: string,
+  ): Promise<string | undefined> {
+    const path = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/redact/${encodeURIComponent(target)}/${encodeURIComponent(txnId)}`;
+    try {
+      return eventIdOf(await this.options.api.request({ method: 'PUT', path, body: {} }));
+    } catch (error) {
+      if (classifyMatrixError(error).kind === 'forbidden')
+        throw new DeliveryError(`may not redact ${target} in ${channel}: ${errorMessage(error)}`, {
+          retryable: false,
+          cause: error,
+        });
+      throw this.deliveryError(error, channel, roomId);
+    }
   }
 
   private async put(
     roomId: string,
     channel: string,
-    plain: MatrixTextContent,
+    plain: Record<string, unknown>,
     txnId: string,
   ): Promise<string | undefined> {
     let type = 'm.room.message';
@@ -59,9 +86,7 @@ export class MatrixSender {
     }
     const path = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/${encodeURIComponent(type)}/${encodeURIComponent(txnId)}`;
     try {
-      const answer = await this.options.api.request({ method: 'PUT', path, body: content });
-      const eventId = (answer as { event_id?: unknown } | null)?.event_id;
-      return typeof eventId === 'string' ? eventId : undefined;
+      return eventIdOf(await this.options.api.request({ method: 'PUT', path, body: content }));
     } catch (error) {
       throw this.deliveryError(error, channel, roomId);
     }
@@ -98,4 +123,9 @@ export class MatrixSender {
         return new DeliveryError(`Matrix refused the message: ${reason}`, { retryable: false, cause: error });
     }
   }
+}
+
+function eventIdOf(answer: unknown): string | undefined {
+  const eventId = (answer as { event_id?: unknown } | null)?.event_id;
+  return typeof eventId === 'string' ? eventId : undefined;
 }

@@ -21,6 +21,9 @@ import type { CryptoClient, MatrixClient } from 'matrix-bot-sdk';
 import type { MatrixSdkModule } from './sdk-loader.js';
 import { isObject, type Json } from './json.js';
 
+/** The timeline events the adapter relays (issue 8: stickers and redactions too). */
+const RELAYED_TYPES = new Set(['m.room.message', 'm.sticker', 'm.room.redaction']);
+
 const arrayAt = (value: unknown, key: string): unknown[] => {
   const found = isObject(value) ? value[key] : undefined;
   return Array.isArray(found) ? found : [];
@@ -39,7 +42,7 @@ export interface SyncCrypto {
 export interface SyncEventHandlers {
   /** Every timeline event of a joined room, after decryption (state and membership changes). */
   readonly onEvent: (roomId: string, event: unknown) => void;
-  /** `m.room.message` events (after decryption); awaited before the next event. */
+  /** `m.room.message`, `m.sticker` and `m.room.redaction` events (after decryption); awaited in order. */
   readonly onMessage: (roomId: string, event: Json) => Promise<void>;
   readonly onUndecryptable: (roomId: string, event: Json, error: unknown) => void;
 }
@@ -62,13 +65,13 @@ export async function dispatchSyncEvents(
         if (event.type === 'm.room.encrypted' && (await e2ee.crypto.isRoomEncrypted(roomId))) {
           try {
             const decrypted = await e2ee.crypto.decryptRoomEvent(new e2ee.EncryptedRoomEvent(event), roomId);
-            event = isObject(decrypted.raw) ? decrypted.raw : event;
+            event = isObject(decrypted.raw) ? withClearRelation(decrypted.raw, raw) : event;
           } catch (error) {
             handlers.onUndecryptable(roomId, event, error);
           }
         }
       }
-      if (event.type === 'm.room.message') await handlers.onMessage(roomId, event);
+      if (RELAYED_TYPES.has(String(event.type))) await handlers.onMessage(roomId, event);
       handlers.onEvent(roomId, event);
       e2ee?.client.emit('room.event', roomId, event);
     }
@@ -96,4 +99,16 @@ function announceJoin(roomId: string, event: Json, e2ee: SyncCrypto): void {
   if (e2ee.announcedJoins.has(roomId)) return;
   e2ee.announcedJoins.add(roomId);
   e2ee.client.emit('room.join', roomId, event);
+}
+
+/**
+ * An encrypted event's relation (reply, edit) is in the clear part of its content (spec
+ * §"m.room.encrypted": `m.relates_to` next to the ciphertext), so the server can aggregate it; a
+ * decrypted payload without one gets it from there.
+ */
+function withClearRelation(decrypted: Json, encrypted: Json): Json {
+  const clear = isObject(encrypted.content) ? encrypted.content['m.relates_to'] : undefined;
+  if (!isObject(clear) || !isObject(decrypted.content) || decrypted.content['m.relates_to'] !== undefined)
+    return decrypted;
+  return { ...decrypted, content: { ...decrypted.content, 'm.relates_to': clear } };
 }

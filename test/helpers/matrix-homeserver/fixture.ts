@@ -15,6 +15,8 @@ import { uniqueName } from '../ports.js';
 import { waitFor } from '../wait-for.js';
 import { startHomeserver, type MatrixHomeserver } from './index.js';
 import { memoryCursors, memoryMessages } from '../memory-cursors.js';
+import type { MessageLookup } from '../../../src/adapters/types.js';
+import type { MediaLinks } from '../../../src/media/types.js';
 
 export const RELAY_PASSWORD = 'relay-secret-password';
 
@@ -72,7 +74,14 @@ export class MatrixFixture {
 
   adapter(
     settings: MatrixAccountConfig,
-    options: { channels?: string[]; account?: string } = {},
+    options: {
+      channels?: string[];
+      account?: string;
+      /** The message map's lookup (default: knows nothing). */
+      messages?: MessageLookup;
+      /** The relay's media links (general.public_url); default none. */
+      media?: MediaLinks;
+    } = {},
   ): RelayHarness {
     const logger = this.log.logger;
     const remembered: string[] = [];
@@ -81,7 +90,8 @@ export class MatrixFixture {
       dataDir: this.dataDir,
       channels: options.channels ?? [this.alias],
       cursors: memoryCursors(),
-      messages: memoryMessages(),
+      messages: options.messages ?? memoryMessages(),
+      ...(options.media === undefined ? {} : { media: options.media }),
     }) as MatrixAdapter;
     const received: ChatMessage[] = [];
     const statuses: AdapterStatus[] = [];

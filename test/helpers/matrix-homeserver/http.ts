@@ -52,12 +52,19 @@ export interface Request {
   readonly query: URLSearchParams;
   readonly headers: IncomingMessage['headers'];
   readonly body: unknown;
+  /** The body's bytes (media uploads). */
+  readonly raw: Buffer;
   readonly params: readonly string[];
   /** Aborted when the client goes away (the /sync long-poll stops waiting). */
   readonly closed: AbortSignal;
 }
 
 export type Handler = (request: Request) => unknown;
+
+/** A handler's answer that is not JSON (media): it writes the response itself. */
+export class RawAnswer {
+  constructor(readonly write: (response: ServerResponse) => Promise<void>) {}
+}
 
 interface Route {
   readonly method: string;
@@ -88,11 +95,22 @@ export class Routes {
   }
 }
 
-export async function readBody(request: IncomingMessage): Promise<unknown> {
+/**
+ * The request body: `raw` always, `json` parsed when it is JSON (no content type, or a JSON one);
+ * a media upload's bytes are only `raw`.
+ */
+export async function readBody(request: IncomingMessage): Promise<{ raw: Buffer; json: unknown }> {
   const chunks: Buffer[] = [];
   for await (const chunk of request) chunks.push(chunk as Buffer);
-  if (chunks.length === 0) return undefined;
-  const text = Buffer.concat(chunks).toString('utf8');
+  const raw = Buffer.concat(chunks);
+  const type = request.headers['content-type'];
+  if (type !== undefined && !type.includes('json')) return { raw, json: undefined };
+  return { raw, json: parseJsonBody(raw) };
+}
+
+function parseJsonBody(raw: Buffer): unknown {
+  if (raw.length === 0) return undefined;
+  const text = raw.toString('utf8');
   if (text.trim() === '') return undefined;
   try {
     return JSON.parse(text) as unknown;

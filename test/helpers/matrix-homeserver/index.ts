@@ -4,15 +4,26 @@
  * soft_logout), not our client's habits; unknown endpoints get 404 M_UNRECOGNIZED as the spec says.
  *
  * Test controls: users and rooms, posting as another user (text, emotes, edits, replies, media,
- * redactions, encrypted events), reading what was posted, invalidating or expiring tokens,
+ * stickers, redactions, encrypted events), media uploads and downloads (v1 authenticated, v3 frozen
+ * or the only one), reading what was posted, invalidating or expiring tokens,
  * refresh tokens with a lifetime, failing refreshes, 429 with retry_after_ms, 5xx outages,
  * login counters, a request log.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { BareHttpError, errors, MatrixHttpError, readBody, Routes, sendError, sendJson } from './http.js';
+import {
+  BareHttpError,
+  errors,
+  MatrixHttpError,
+  RawAnswer,
+  readBody,
+  Routes,
+  sendError,
+  sendJson,
+} from './http.js';
 import { addAuthRoutes, logoutDevice, type AuthSettings } from './routes-auth.js';
 import { RoomControls } from './room-controls.js';
+import { addMediaRoutes, MediaStore } from './routes-media.js';
 import { addRoomRoutes } from './routes-rooms.js';
 import { addSyncRoutes } from './routes-sync.js';
 import { HomeserverState } from './state.js';
@@ -64,6 +75,8 @@ export class MatrixHomeserver extends RoomControls {
   };
   /** Called before each request is handled (tests use it to act at an exact moment). */
   readonly beforeRequest: ((method: string, path: string) => void)[] = [];
+  /** The content repository: uploads, v1 and v3 downloads, and its server-kind switches. */
+  readonly mediaStore: MediaStore;
   private readonly routes = new Routes();
   private readonly faults: Fault[] = [];
   private server: http.Server | undefined;
@@ -75,6 +88,8 @@ export class MatrixHomeserver extends RoomControls {
     addAuthRoutes(this.routes, this.state, this.auth);
     addRoomRoutes(this.routes, this.state);
     addSyncRoutes(this.routes, this.state);
+    this.mediaStore = new MediaStore(serverName);
+    addMediaRoutes(this.routes, this.state, this.mediaStore);
   }
 
   get url(): string {
@@ -124,17 +139,19 @@ export class MatrixHomeserver extends RoomControls {
         return;
       }
       const route = this.routes.find(method, url.pathname);
-      const body = await readBody(request);
+      const { raw, json } = await readBody(request);
       const result = await route.handler({
         method,
         path: url.pathname,
         query: url.searchParams,
         headers: request.headers,
-        body,
+        body: json,
+        raw,
         params: route.params,
         closed: closed.signal,
       });
-      if (!response.headersSent && !response.destroyed) sendJson(response, 200, result);
+      if (result instanceof RawAnswer) await result.write(response);
+      else if (!response.headersSent && !response.destroyed) sendJson(response, 200, result);
     } catch (error) {
       if (response.headersSent || response.destroyed) return;
       if (error instanceof MatrixHttpError) sendError(response, error);
@@ -222,6 +239,24 @@ export class MatrixHomeserver extends RoomControls {
     this.auth.mas = true;
     this.auth.passwordLogin = options.passwords;
     this.state.expiredTokenSoftLogout = false;
+  }
+
+  /**
+   * matrix.org since September 2024: files uploaded from now on are not served by the
+   * unauthenticated /_matrix/media/v3/download (404 M_NOT_FOUND), only by the v1 endpoint.
+   */
+  frozenUnauthenticatedMedia(): void {
+    this.mediaStore.frozen = true;
+  }
+
+  /** A server from before Matrix v1.11: no /_matrix/client/v1/media paths (404 M_UNRECOGNIZED). */
+  noV1Media(): void {
+    this.mediaStore.noV1 = true;
+  }
+
+  /** Stores a file as an upload would (tests: POST /_matrix/media/v3/upload does the same). */
+  uploadMedia(content: Buffer, contentType: string, fileName?: string): string {
+    return this.mediaStore.add(content, contentType, fileName);
   }
 
   // ---- test controls: accounts and tokens ----

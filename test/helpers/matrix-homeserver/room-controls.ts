@@ -3,7 +3,7 @@
  * (text, emotes, edits, replies with fallbacks, media, redactions, encrypted events), then read
  * what was posted. Events are shaped as the Client-Server spec describes them.
  */
-import { clientEvent, joinRoom, sendEvent } from './routes-rooms.js';
+import { clientEvent, joinRoom, redactEvent, sendEvent } from './routes-rooms.js';
 import { stateKey, type HomeserverState, type Room, type StoredEvent } from './state.js';
 
 export class RoomControls {
@@ -19,6 +19,8 @@ export class RoomControls {
     name?: string;
     public?: boolean;
     encrypted?: boolean;
+    /** m.room.create's room_version (default "10"); "11" puts a redaction's `redacts` in content. */
+    roomVersion?: string;
   }): string {
     const state = this.state;
     const room: Room = {
@@ -31,7 +33,7 @@ export class RoomControls {
     const creator = options.creator;
     const add = (type: string, content: Record<string, unknown>, key = ''): StoredEvent =>
       state.append(room, { type, sender: creator, state_key: key, content });
-    add('m.room.create', { creator, room_version: '10' });
+    add('m.room.create', { creator, room_version: options.roomVersion ?? '10' });
     add(
       'm.room.member',
       {
@@ -155,31 +157,64 @@ export class RoomControls {
     });
   }
 
+  /** A rich reply as clients send it since MSC2781 (spec v1.13): m.in_reply_to, no fallback. */
+  replyTo(sender: string, room: string, original: string, body: string): string {
+    return this.post(sender, room, {
+      msgtype: 'm.text',
+      body,
+      'm.relates_to': { 'm.in_reply_to': { event_id: original } },
+    });
+  }
+
+  /**
+   * A file event (spec §"m.image" etc.): `url` an mxc URI (a random one when not given), `info`
+   * as clients fill it; `filename` makes `body` a caption (spec v1.10).
+   */
   media(
     sender: string,
     room: string,
     msgtype: 'm.image' | 'm.file' | 'm.audio' | 'm.video',
     fileName: string,
+    options: { url?: string; info?: Record<string, unknown>; caption?: string } = {},
   ): string {
     return this.post(sender, room, {
       msgtype,
-      body: fileName,
-      url: `mxc://${this.serverName}/${this.state.id('media')}`,
-      info: { size: 1234 },
+      body: options.caption ?? fileName,
+      ...(options.caption === undefined ? {} : { filename: fileName }),
+      url: options.url ?? `mxc://${this.serverName}/${this.state.id('media')}`,
+      info: options.info ?? { size: 1234 },
     });
   }
 
+  /** A file in an end-to-end encrypted room: `file` (EncryptedFile, spec §"Sending encrypted attachments"), no `url`. */
+  encryptedMedia(sender: string, room: string, msgtype: 'm.image' | 'm.file', fileName: string): string {
+    return this.post(sender, room, {
+      msgtype,
+      body: fileName,
+      file: {
+        url: `mxc://${this.serverName}/${this.state.id('enc')}`,
+        key: { kty: 'oct', key_ops: ['encrypt', 'decrypt'], alg: 'A256CTR', k: 'AAAA', ext: true },
+        iv: 'AAAAAAAAAAAAAAAAAAAAAA',
+        hashes: { sha256: 'AAAA' },
+        v: 'v2',
+      },
+      info: { mimetype: 'image/jpeg', size: 4321 },
+    });
+  }
+
+  /** An m.sticker event (spec §"Stickers"): body, url, info; no msgtype. */
+  sticker(sender: string, room: string, body: string, url: string): string {
+    return this.post(sender, room, { body, url, info: { mimetype: 'image/png', w: 64, h: 64 } }, 'm.sticker');
+  }
+
+  /** A redaction as `sender` (403 M_FORBIDDEN, thrown, when it may not redact that event). */
   redact(sender: string, room: string, eventId: string): string {
-    const target = this.room(room);
-    return sendEvent(
+    return redactEvent(
       this.state,
-      target,
+      this.room(room),
       { userId: sender, deviceId: 'EMULATOR' },
-      'm.room.redaction',
-      {},
-      this.state.id('t'),
-      undefined,
       eventId,
+      this.state.id('t'),
     );
   }
 

@@ -137,6 +137,28 @@ export class HomeserverState {
     return token;
   }
 
+  /** m.room.create's room_version ("1" when absent, spec §"m.room.create"). */
+  roomVersion(room: Room): string {
+    const version = room.state.get(stateKey('m.room.create', ''))?.content.room_version;
+    return typeof version === 'string' ? version : '1';
+  }
+
+  /** The user's power level in the room and the level an action needs (spec §"m.room.power_levels"). */
+  powerLevel(room: Room, userId: string, action: 'redact'): { user: number; needed: number } {
+    const levels = room.state.get(stateKey('m.room.power_levels', ''))?.content ?? {};
+    const users =
+      typeof levels.users === 'object' && levels.users !== null
+        ? (levels.users as Record<string, unknown>)
+        : {};
+    const own = users[userId];
+    const fallback = typeof levels.users_default === 'number' ? levels.users_default : 0;
+    const needed = levels[action];
+    return {
+      user: typeof own === 'number' ? own : fallback,
+      needed: typeof needed === 'number' ? needed : 50,
+    };
+  }
+
   resolveRoom(idOrAlias: string): Room | undefined {
     const roomId = idOrAlias.startsWith('#') ? this.aliases.get(idOrAlias) : idOrAlias;
     return roomId === undefined ? undefined : this.rooms.get(roomId);
@@ -168,8 +190,10 @@ export class HomeserverState {
     };
     room.events.push(stored);
     if (stored.state_key !== undefined) room.state.set(stateKey(stored.type, stored.state_key), stored);
-    if (stored.type === 'm.room.redaction' && stored.redacts !== undefined) {
-      const target = room.events.find((e) => e.event_id === stored.redacts);
+    // The redacted event: top-level `redacts` before room version 11, `content.redacts` from 11 on.
+    const redacts = stored.redacts ?? stored.content.redacts;
+    if (stored.type === 'm.room.redaction' && typeof redacts === 'string') {
+      const target = room.events.find((e) => e.event_id === redacts);
       if (target !== undefined) {
         target.content = {};
         target.redactedBecause = stored;
