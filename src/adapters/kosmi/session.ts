@@ -5,13 +5,15 @@ import { DeliveryError } from '../../core/adapter.js';
 import {
   CURRENT_USER,
   JOIN_ROOM,
-  NEW_MESSAGE,
-  ROOM_CHAT_QUERY,
   ROOM_DISCONNECT,
   SEND_MESSAGE,
   SEND_MESSAGE_2,
+  WITHOUT_REPLIES,
+  WITH_REPLIES,
   operationId,
+  type ReadDocuments,
 } from './documents.js';
+import { ECHO_WAIT_MS, SentEchoes } from './sent-echoes.js';
 import {
   AUTH_ERROR,
   CLOSE_BAD_RESPONSE,
@@ -86,6 +88,11 @@ export class KosmiSession {
   private resubscribes: number[] = [];
   /** §4.6: false once Kosmi refused SendMessage2 on this session ("auto"). */
   private useV2: boolean;
+  /** §4.5 [relay: I]: the reply link is asked for until Kosmi refuses it at validation. */
+  private reads: ReadDocuments = WITH_REPLIES;
+  private readonly echoes = new SentEchoes();
+  /** Aborted when the session ends: sends stop waiting for their echo. */
+  private readonly over = new AbortController();
 
   constructor(private readonly options: SessionOptions) {
     this.ended = new Promise((resolve) => {
@@ -175,24 +182,60 @@ export class KosmiSession {
 
   /** One page of the room's chat archive (§4.7): the `data` of the reply. Throws on errors. */
   async archive(roomId: string, cursor: string | null): Promise<unknown> {
-    const result = await this.request(ROOM_CHAT_QUERY, { roomId, channelId: this.options.channelId, cursor });
+    const reads = this.reads;
+    const result = await this.request(reads.chatArchive, {
+      roomId,
+      channelId: this.options.channelId,
+      cursor,
+    });
     const errors = (result.errors ?? []).map((e) => `${e.message}${codeOf(e)}`).join('; ');
+    if (errors !== '' && this.refusedReplies(reads, errors)) return this.archive(roomId, cursor);
     if (errors !== '') throw new Error(`RoomChatQuery: ${errors}`);
     return result.data;
   }
 
   /**
-   * sendMessage, checked for ok. Throws DeliveryError. §4.6: SendMessage2 with `channelId` as the
-   * browser sends it; with "auto", a validation error turns this session to v1 and sends again.
+   * §4.5 [relay: I]: Kosmi refused a document asking for the guessed `replyTo` at validation: the
+   * session reads messages without it from now on (true: ask again). Replies still go out (§4.6).
    */
-  async send(roomId: string, body: string): Promise<void> {
+  private refusedReplies(reads: ReadDocuments, errors: string): boolean {
+    if (reads !== WITH_REPLIES || !VALIDATION_ERROR.test(errors)) return false;
+    if (this.reads === WITH_REPLIES) {
+      this.reads = WITHOUT_REPLIES;
+      this.options.log.warn(
+        { reason: errors },
+        'Kosmi refused the replyTo field; reading messages without their reply link on this connection',
+      );
+    }
+    return true;
+  }
+
+  /**
+   * sendMessage, checked for ok; resolves with the sent message's Kosmi id when its echo arrives
+   * (sent-echoes.ts). Throws DeliveryError. §4.6: SendMessage2 with `channelId` and
+   * `replyToMessageId` as the browser sends them; with "auto", a validation error turns this
+   * session to v1 and sends again. v1 has no reply argument: the reply goes out as text only.
+   */
+  async send(roomId: string, body: string, replyTo?: string): Promise<string | undefined> {
+    const echo = this.echoes.expect(roomId, body);
+    this.inFlight += 1;
+    try {
+      await this.sendEither(roomId, body, replyTo ?? null);
+      return await echo.wait(ECHO_WAIT_MS, this.over.signal);
+    } finally {
+      echo.cancel();
+      this.inFlight -= 1;
+    }
+  }
+
+  private async sendEither(roomId: string, body: string, replyToMessageId: string | null): Promise<void> {
     if (this.useV2) {
       try {
         return await this.sendWith(SEND_MESSAGE_2, {
           body,
           roomId,
           channelId: this.options.channelId,
-          replyToMessageId: null,
+          replyToMessageId,
         });
       } catch (error) {
         if (!(error instanceof SendOperationRejected) || this.options.sendOperation !== 'auto') throw error;
@@ -212,7 +255,6 @@ export class KosmiSession {
   ): Promise<void> {
     if (this.finished !== undefined) throw new DeliveryError('Kosmi connection closed', { retryable: true });
     let result: GqlResult;
-    this.inFlight += 1;
     try {
       result = await this.request(document, variables);
     } catch (error) {
@@ -223,8 +265,6 @@ export class KosmiSession {
         retryable: true,
         cause: error,
       });
-    } finally {
-      this.inFlight -= 1;
     }
     if (result.errors !== undefined && result.errors.length > 0) {
       const detail = result.errors.map((e) => `${e.message}${codeOf(e)}`).join('; ');
@@ -335,14 +375,16 @@ export class KosmiSession {
    * it ends the session instead, so the reconnect backoff applies.
    */
   private subscribeMessages(roomId: string): void {
+    const reads = this.reads;
     this.subscribe(
-      NEW_MESSAGE,
+      reads.newMessage,
       { roomId, channelId: this.options.channelId },
       (result) => this.onNewMessage(roomId, result),
       (how) => {
         // graphql-ws also completes the sinks of a closing socket: let the `closed` event run first.
         setImmediate(() => {
           if (this.finished !== undefined) return;
+          if (this.refusedReplies(reads, how)) return this.subscribeMessages(roomId);
           const now = Date.now();
           this.resubscribes = [...this.resubscribes.filter((at) => now - at < RESUBSCRIBE_WINDOW_MS), now];
           if (this.resubscribes.length > MAX_RESUBSCRIBES) {
@@ -373,7 +415,12 @@ export class KosmiSession {
       this.options.log.warn({ roomId, why }, 'dropped a newMessage frame of unexpected shape');
       return;
     }
-    this.options.onMessage(roomId, parsed.data.newMessage);
+    const message = parsed.data.newMessage;
+    // One of the relay's own: a send may be waiting for its id. It still goes on to the adapter,
+    // which never relays it back (§10) but moves the room's position past it.
+    if (message.user.id === this.userId && message.id !== null && message.id !== undefined)
+      this.echoes.match(roomId, message.body, String(message.id));
+    this.options.onMessage(roomId, message);
   }
 
   private parse<T extends z.ZodTypeAny>(schema: T, result: GqlResult, what: string): z.infer<T> {
@@ -431,6 +478,7 @@ export class KosmiSession {
   private end(end: SessionEnd): void {
     if (this.finished !== undefined) return;
     this.finished = end;
+    this.over.abort();
     this.options.onEnd?.(end);
     this.finish(end);
     if (end.kind !== 'closed-by-us') this.dispose();

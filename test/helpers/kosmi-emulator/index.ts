@@ -48,7 +48,7 @@ export async function startKosmiEmulator(options: KosmiEmulatorOptions = {}): Pr
     tokens.issue(sub, seconds, Math.floor(Date.now() / 1000) + skewSeconds);
   const logins = { anon: 0, email: 0, emailRefused: 0 };
   const jitter = options.replyJitterMs ?? 20;
-  const schema = kosmiSchema();
+  const schema = kosmiSchema({ replies: options.messageReplies ?? true });
   const delay = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.random() * jitter));
 
   const anonLoginResolver = async (): Promise<{ token: string; user: EmulatedUser }> => {
@@ -95,13 +95,21 @@ export async function startKosmiEmulator(options: KosmiEmulatorOptions = {}): Pr
         if (disconnectOtherConnections === true) state.disconnectRoom(id, connection, connection.sub);
         return { ok: true };
       },
-      sendMessage: async ({ body, roomId }: { body: string; roomId: string }, connection: Connection) => {
+      sendMessage: async (
+        {
+          body,
+          roomId,
+          replyToMessageId,
+        }: { body: string; roomId: string; replyToMessageId?: string | null },
+        connection: Connection,
+      ) => {
         await delay();
         if (!state.rooms.has(roomId)) throw roomNotFound();
         const user = state.users.get(connection.sub ?? '');
         if (!connection.joined.has(roomId) || user === undefined)
           state.undelivered.push({ roomId, body, sub: connection.sub });
-        else state.publish(roomId, user, body);
+        // §4.6: v2's replyToMessageId comes back to every subscriber as the message's replyTo.
+        else state.publish(roomId, user, body, replyToMessageId);
         return { ok: true };
       },
     },
@@ -253,9 +261,9 @@ export async function startKosmiEmulator(options: KosmiEmulatorOptions = {}): Pr
       skewSeconds = seconds;
     },
     state,
-    postAs: (roomId, name, body) => {
+    postAs: (roomId, name, body, replyTo) => {
       if (!state.rooms.has(roomId)) throw new Error(`no room ${roomId}`);
-      return state.publish(roomId, state.userNamed(name), body);
+      return state.publish(roomId, state.userNamed(name), body, replyTo);
     },
     messages: (roomId, userId) =>
       state.messages.filter((m) => m.roomId === roomId && (userId === undefined || m.user.id === userId)),

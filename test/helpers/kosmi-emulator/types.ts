@@ -24,6 +24,11 @@ export interface KosmiEmulatorOptions {
   readonly anonLoginDelayMs?: number;
   /** Tokens are issued as if the server's clock were this many seconds ahead (negative: behind). */
   readonly clockSkewSeconds?: number;
+  /**
+   * Messages carry `replyTo` (the relay's guess, §4.5 [relay: I]). false: a schema without it, so
+   * a document asking for it fails validation. Default true.
+   */
+  readonly messageReplies?: boolean;
   /** chatArchive page size (§4.7). Default 50. */
   readonly archivePageSize?: number;
 }
@@ -48,8 +53,8 @@ export interface KosmiEmulator {
   /** The next `count` connection_inits are answered by closing the socket with `code` (§9: close during init). */
   closeNextInits(code: number, count?: number): void;
   readonly state: EmulatorState;
-  /** Posts as a named (created on demand) user, as if typed in the web app. */
-  postAs(roomId: string, name: string, body: string): EmulatedMessage;
+  /** Posts as a named (created on demand) user, as if typed in the web app; `replyTo`: a message id it answers. */
+  postAs(roomId: string, name: string, body: string, replyTo?: string): EmulatedMessage;
   /** Room messages, optionally only those of one user id (the relay's: pass its sub). */
   messages(roomId: string, userId?: string): EmulatedMessage[];
   /** Connections that are authenticated, joined `roomId` and subscribed to its newMessage. */
