@@ -67,8 +67,7 @@ async function kosmiHarness(options: HarnessOptions = {}): Promise<ContractHarne
 
 describeAdapterContract('kosmi (emulator)', {
   make: kosmiHarness,
-  networkId: {
-    kind: 'none',
-    why: 'sendMessage answers { ok } only (kosmi-protocol.md §4.6); the id exists only in the newMessage echo',
-  },
+  // sendMessage answers { ok } only (kosmi-protocol.md §4.6): the id is read from the message's
+  // own newMessage echo (src/adapters/kosmi/sent-echoes.ts).
+  networkId: { kind: 'peer-id' },
 });

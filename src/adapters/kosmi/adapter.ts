@@ -17,7 +17,7 @@ import { BaseAdapter } from '../base-adapter.js';
 import type { AdapterDeps } from '../types.js';
 import { KosmiInbound } from './inbound.js';
 import { KosmiSession, SessionError, type SessionEnd } from './session.js';
-import { messageTime, senderName, type WireMessage } from './wire.js';
+import { messageTime, replyOf, senderName, type WireMessage } from './wire.js';
 import { DAY_MS } from '../../core/time.js';
 
 /** A renewal that failed is tried again after this long (the current token still works). */
@@ -65,7 +65,11 @@ export class KosmiAdapter extends BaseAdapter {
       maxMessageBytes: settings.max_message_bytes - ACTION_MARK.length,
       multiline: true,
       inFlight: 1,
+      // Kosmi edits and deletions are not known (§4.8): a Matrix edit arrives as a new message.
       edits: false,
+      // §4.6: SendMessage2 carries replyToMessageId and Kosmi shows the original with the reply.
+      // SendMessage (v1) has no such argument: configured to v1, the mention stays in the text.
+      ...(settings.send_operation === 'v1' ? {} : { replies: 'native' as const }),
     };
     this.backoff = { initialMs: 1_000, maxMs: settings.reconnect_max_seconds * 1000, stableAfterMs: 60_000 };
     // docs/kosmi-protocol.md §9: no rate limit is documented, so the bridge throttles itself.
@@ -119,8 +123,10 @@ export class KosmiAdapter extends BaseAdapter {
     }
     const body = render(piece);
     onWire(body);
-    await session.send(roomId, body);
-    return { wire: [body] };
+    // The id comes from the message's own echo (sent-echoes.ts); the core maps it, so a Kosmi
+    // reply to the relay's copy finds the original.
+    const networkId = await session.send(roomId, body, piece.replyTo);
+    return { wire: [body], ...(networkId === undefined ? {} : { networkId }) };
   }
 
   /** One connection: token check (renewed ahead of expiry), session, then as long as it lives. */
@@ -294,6 +300,12 @@ export class KosmiAdapter extends BaseAdapter {
       message.id === undefined || message.id === null || message.id === '' ? undefined : String(message.id);
     const id = `kosmi:${wireId ?? `local-${++this.counter}`}`;
     this.log.debug({ id, roomId, backfilled }, 'message from Kosmi');
+    const replyTo = replyOf(message.replyTo);
+    if (replyTo === 'malformed')
+      this.log.warn(
+        { id, roomId },
+        'ignored a reply link of unexpected shape; relaying the message without it',
+      );
     this.emitMessage({
       id,
       ...(wireId === undefined ? {} : { networkId: wireId }),
@@ -302,6 +314,7 @@ export class KosmiAdapter extends BaseAdapter {
       sender: { nick: senderName(message.user), userId: message.user.id },
       source: { account: this.account, channel },
       timestamp: messageTime(message.time),
+      ...(replyTo === undefined || replyTo === 'malformed' ? {} : { replyTo }),
     });
   }
 

@@ -1,4 +1,6 @@
+import type { z } from 'zod';
 import { DeliveryError } from '../../core/adapter.js';
+import { describeIssues, joinRoomData } from './wire.js';
 
 /**
  * How a Kosmi session ends, and how GraphQL errors and close codes are read (docs/kosmi-protocol.md
@@ -58,4 +60,44 @@ export function describe(error: unknown): string {
   if (typeof error === 'object' && error !== null && 'code' in error)
     return `socket closed (${String(error.code)})`;
   return String(error);
+}
+
+/** A query's `data`, parsed; its errors end the session (auth or transient). Throws SessionError. */
+export function parseResult<T extends z.ZodTypeAny>(schema: T, result: GqlResult, what: string): z.infer<T> {
+  const errors = (result.errors ?? []).map((e) => e.message).join('; ');
+  if (errors !== '') {
+    throw new SessionError({
+      kind: AUTH_ERROR.test(errors) ? 'auth-rejected' : 'transient',
+      detail: `${what}: ${errors}`,
+    });
+  }
+  const parsed = schema.safeParse(result.data);
+  if (!parsed.success) {
+    // A null currentUser is how a GraphQL server usually says "not logged in".
+    const kind = result.data?.[what] === null ? 'auth-rejected' : 'transient';
+    throw new SessionError({
+      kind,
+      detail: `${what} answered an unexpected shape: ${describeIssues(parsed.error)}`,
+    });
+  }
+  return parsed.data as z.infer<T>;
+}
+
+export function checkJoin(result: GqlResult, roomId: string): void {
+  const errors = (result.errors ?? []).map((e) => `${e.message}${codeOf(e)}`).join('; ');
+  if (/ROOM_NOT_FOUND/.test(errors)) {
+    throw new SessionError({
+      kind: 'fatal',
+      detail: `Kosmi room ${roomId} not found (ROOM_NOT_FOUND): check the channel; named rooms keep their "@"`,
+    });
+  }
+  if (errors !== '')
+    throw new SessionError({
+      kind: AUTH_ERROR.test(errors) ? 'auth-rejected' : 'transient',
+      detail: `joinRoom ${roomId}: ${errors}`,
+    });
+  const parsed = joinRoomData.safeParse(result.data);
+  if (!parsed.success || parsed.data.joinRoom?.ok === false) {
+    throw new SessionError({ kind: 'transient', detail: `joinRoom ${roomId} did not answer ok` });
+  }
 }

@@ -1,23 +1,22 @@
 import { createClient, type Client, type SubscribePayload } from 'graphql-ws';
 import type { Logger } from 'pino';
-import type { z } from 'zod';
-import { DeliveryError } from '../../core/adapter.js';
 import {
   CURRENT_USER,
   JOIN_ROOM,
-  NEW_MESSAGE,
-  ROOM_CHAT_QUERY,
   ROOM_DISCONNECT,
-  SEND_MESSAGE,
-  SEND_MESSAGE_2,
+  WITHOUT_REPLIES,
+  WITH_REPLIES,
   operationId,
+  type ReadDocuments,
 } from './documents.js';
+import { KosmiSender } from './sender.js';
 import {
   AUTH_ERROR,
   CLOSE_BAD_RESPONSE,
   CLOSE_TOO_BIG,
-  SendOperationRejected,
   SessionError,
+  checkJoin,
+  parseResult,
   VALIDATION_ERROR,
   codeOf,
   describe,
@@ -25,14 +24,7 @@ import {
   type SessionEnd,
 } from './session-end.js';
 import { kosmiSocketClass } from './socket.js';
-import {
-  currentUserData,
-  describeIssues,
-  joinRoomData,
-  newMessageData,
-  sendMessageData,
-  type WireMessage,
-} from './wire.js';
+import { currentUserData, describeIssues, newMessageData, type WireMessage } from './wire.js';
 
 export interface SessionOptions {
   readonly wsUrl: string;
@@ -80,18 +72,27 @@ export class KosmiSession {
   private acked = false;
   private lastError: string | undefined;
   private watchdogFired = false;
-  private inFlight = 0;
   private counter = 0;
   private oversized = false;
   private resubscribes: number[] = [];
-  /** §4.6: false once Kosmi refused SendMessage2 on this session ("auto"). */
-  private useV2: boolean;
+  /** §4.5 [relay: I]: the reply link is asked for until Kosmi refuses it at validation. */
+  private reads: ReadDocuments = WITH_REPLIES;
+  /** Aborted when the session ends: sends stop waiting for their echo. */
+  private readonly over = new AbortController();
+  private readonly sender: KosmiSender;
 
   constructor(private readonly options: SessionOptions) {
     this.ended = new Promise((resolve) => {
       this.finish = resolve;
     });
-    this.useV2 = options.sendOperation !== 'v1';
+    this.sender = new KosmiSender({
+      channelId: options.channelId,
+      sendOperation: options.sendOperation,
+      log: options.log,
+      signal: this.over.signal,
+      request: (document, variables) => this.request(document, variables),
+      end: (end) => this.end(end),
+    });
     const origin = new URL(options.webUrl).origin;
     this.client = createClient({
       url: options.wsUrl,
@@ -153,9 +154,9 @@ export class KosmiSession {
         this.request(CURRENT_USER, {}),
         ...this.options.rooms.map((roomId) => this.request(JOIN_ROOM, { id: roomId })),
       ]);
-      const me = this.parse(currentUserData, user, 'currentUser');
+      const me = parseResult(currentUserData, user, 'currentUser');
       this.userId = me.currentUser.id;
-      joins.forEach((result, index) => this.checkJoin(result, this.options.rooms[index] ?? ''));
+      joins.forEach((result, index) => checkJoin(result, this.options.rooms[index] ?? ''));
       for (const roomId of this.options.rooms) {
         this.subscribe(ROOM_DISCONNECT, { roomId }, () =>
           this.end({ kind: 'room-disconnect', detail: `Kosmi sent roomDisconnect for ${roomId}` }),
@@ -175,68 +176,37 @@ export class KosmiSession {
 
   /** One page of the room's chat archive (§4.7): the `data` of the reply. Throws on errors. */
   async archive(roomId: string, cursor: string | null): Promise<unknown> {
-    const result = await this.request(ROOM_CHAT_QUERY, { roomId, channelId: this.options.channelId, cursor });
+    const reads = this.reads;
+    const result = await this.request(reads.chatArchive, {
+      roomId,
+      channelId: this.options.channelId,
+      cursor,
+    });
     const errors = (result.errors ?? []).map((e) => `${e.message}${codeOf(e)}`).join('; ');
+    if (errors !== '' && this.refusedReplies(reads, errors)) return this.archive(roomId, cursor);
     if (errors !== '') throw new Error(`RoomChatQuery: ${errors}`);
     return result.data;
   }
 
   /**
-   * sendMessage, checked for ok. Throws DeliveryError. §4.6: SendMessage2 with `channelId` as the
-   * browser sends it; with "auto", a validation error turns this session to v1 and sends again.
+   * §4.5 [relay: I]: Kosmi refused a document asking for the guessed `replyTo` at validation: the
+   * session reads messages without it from now on (true: ask again). Replies still go out (§4.6).
    */
-  async send(roomId: string, body: string): Promise<void> {
-    if (this.useV2) {
-      try {
-        return await this.sendWith(SEND_MESSAGE_2, {
-          body,
-          roomId,
-          channelId: this.options.channelId,
-          replyToMessageId: null,
-        });
-      } catch (error) {
-        if (!(error instanceof SendOperationRejected) || this.options.sendOperation !== 'auto') throw error;
-        this.useV2 = false;
-        this.options.log.warn(
-          { reason: error.message },
-          'Kosmi refused SendMessage2; using SendMessage (v1) for this connection',
-        );
-      }
+  private refusedReplies(reads: ReadDocuments, errors: string): boolean {
+    if (reads !== WITH_REPLIES || !VALIDATION_ERROR.test(errors)) return false;
+    if (this.reads === WITH_REPLIES) {
+      this.reads = WITHOUT_REPLIES;
+      this.options.log.warn(
+        { reason: errors },
+        'Kosmi refused the replyTo field; reading messages without their reply link on this connection',
+      );
     }
-    return this.sendWith(SEND_MESSAGE, { body, roomId });
+    return true;
   }
 
-  private async sendWith(
-    document: { operationName: string; query: string },
-    variables: Record<string, unknown>,
-  ): Promise<void> {
-    if (this.finished !== undefined) throw new DeliveryError('Kosmi connection closed', { retryable: true });
-    let result: GqlResult;
-    this.inFlight += 1;
-    try {
-      result = await this.request(document, variables);
-    } catch (error) {
-      // No answer means the socket is gone or going: end the session now, so the adapter stops
-      // reporting `connected` and callers wait for the reconnect instead of retrying at once.
-      this.end({ kind: 'transient', detail: `sendMessage got no answer: ${describe(error)}` });
-      throw new DeliveryError(`sendMessage did not complete: ${describe(error)}`, {
-        retryable: true,
-        cause: error,
-      });
-    } finally {
-      this.inFlight -= 1;
-    }
-    if (result.errors !== undefined && result.errors.length > 0) {
-      const detail = result.errors.map((e) => `${e.message}${codeOf(e)}`).join('; ');
-      if (document === SEND_MESSAGE_2 && VALIDATION_ERROR.test(detail))
-        throw new SendOperationRejected(detail);
-      if (AUTH_ERROR.test(detail)) this.end({ kind: 'auth-rejected', detail: `sendMessage: ${detail}` });
-      throw new DeliveryError(`Kosmi refused the message: ${detail}`, { retryable: AUTH_ERROR.test(detail) });
-    }
-    const parsed = sendMessageData.safeParse(result.data);
-    if (!parsed.success || parsed.data.sendMessage?.ok !== true) {
-      throw new DeliveryError('Kosmi answered sendMessage without ok: true', { retryable: false });
-    }
+  /** sendMessage (§4.6, sender.ts): resolves with the sent message's Kosmi id when known. */
+  send(roomId: string, body: string, replyTo?: string): Promise<string | undefined> {
+    return this.sender.send(roomId, body, replyTo);
   }
 
   get isOpen(): boolean {
@@ -258,7 +228,7 @@ export class KosmiSession {
   /** Lets the sends in flight finish (bounded), then closes: used when a renewed session takes over. */
   async retire(): Promise<void> {
     const until = Date.now() + RETIRE_GRACE_MS;
-    while (this.inFlight > 0 && this.finished === undefined && Date.now() < until)
+    while (this.sender.inFlight > 0 && this.finished === undefined && Date.now() < until)
       await new Promise((r) => setTimeout(r, 20));
     this.close();
   }
@@ -335,14 +305,16 @@ export class KosmiSession {
    * it ends the session instead, so the reconnect backoff applies.
    */
   private subscribeMessages(roomId: string): void {
+    const reads = this.reads;
     this.subscribe(
-      NEW_MESSAGE,
+      reads.newMessage,
       { roomId, channelId: this.options.channelId },
       (result) => this.onNewMessage(roomId, result),
       (how) => {
         // graphql-ws also completes the sinks of a closing socket: let the `closed` event run first.
         setImmediate(() => {
           if (this.finished !== undefined) return;
+          if (this.refusedReplies(reads, how)) return this.subscribeMessages(roomId);
           const now = Date.now();
           this.resubscribes = [...this.resubscribes.filter((at) => now - at < RESUBSCRIBE_WINDOW_MS), now];
           if (this.resubscribes.length > MAX_RESUBSCRIBES) {
@@ -373,46 +345,12 @@ export class KosmiSession {
       this.options.log.warn({ roomId, why }, 'dropped a newMessage frame of unexpected shape');
       return;
     }
-    this.options.onMessage(roomId, parsed.data.newMessage);
-  }
-
-  private parse<T extends z.ZodTypeAny>(schema: T, result: GqlResult, what: string): z.infer<T> {
-    const errors = (result.errors ?? []).map((e) => e.message).join('; ');
-    if (errors !== '') {
-      throw new SessionError({
-        kind: AUTH_ERROR.test(errors) ? 'auth-rejected' : 'transient',
-        detail: `${what}: ${errors}`,
-      });
-    }
-    const parsed = schema.safeParse(result.data);
-    if (!parsed.success) {
-      // A null currentUser is how a GraphQL server usually says "not logged in".
-      const kind = result.data?.[what] === null ? 'auth-rejected' : 'transient';
-      throw new SessionError({
-        kind,
-        detail: `${what} answered an unexpected shape: ${describeIssues(parsed.error)}`,
-      });
-    }
-    return parsed.data as z.infer<T>;
-  }
-
-  private checkJoin(result: GqlResult, roomId: string): void {
-    const errors = (result.errors ?? []).map((e) => `${e.message}${codeOf(e)}`).join('; ');
-    if (/ROOM_NOT_FOUND/.test(errors)) {
-      throw new SessionError({
-        kind: 'fatal',
-        detail: `Kosmi room ${roomId} not found (ROOM_NOT_FOUND): check the channel; named rooms keep their "@"`,
-      });
-    }
-    if (errors !== '')
-      throw new SessionError({
-        kind: AUTH_ERROR.test(errors) ? 'auth-rejected' : 'transient',
-        detail: `joinRoom ${roomId}: ${errors}`,
-      });
-    const parsed = joinRoomData.safeParse(result.data);
-    if (!parsed.success || parsed.data.joinRoom?.ok === false) {
-      throw new SessionError({ kind: 'transient', detail: `joinRoom ${roomId} did not answer ok` });
-    }
+    const message = parsed.data.newMessage;
+    // One of the relay's own: a send may be waiting for its id. It still goes on to the adapter,
+    // which never relays it back (§10) but moves the room's position past it.
+    if (message.user.id === this.userId && message.id !== null && message.id !== undefined)
+      this.sender.echoed(roomId, message.body, String(message.id));
+    this.options.onMessage(roomId, message);
   }
 
   private onClosed(event: unknown): void {
@@ -431,6 +369,7 @@ export class KosmiSession {
   private end(end: SessionEnd): void {
     if (this.finished !== undefined) return;
     this.finished = end;
+    this.over.abort();
     this.options.onEnd?.(end);
     this.finish(end);
     if (end.kind !== 'closed-by-us') this.dispose();

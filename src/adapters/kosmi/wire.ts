@@ -18,6 +18,11 @@ export const newMessageData = z.object({
     body: z.string(),
     time: z.union([z.number(), z.string()]).nullish(),
     user: userSchema,
+    /**
+     * §4.5 [relay: I]: the message this one answers. Never published; read by `replyOf`, so a
+     * reply link of any other shape is ignored and the message itself still relayed.
+     */
+    replyTo: z.unknown().optional(),
   }),
 });
 export type WireMessage = z.infer<typeof newMessageData>['newMessage'];
@@ -44,6 +49,42 @@ export const joinRoomData = z.object({
 export const sendMessageData = z.object({
   sendMessage: z.object({ ok: z.boolean().nullish() }).passthrough().nullish(),
 });
+
+const messageId = z.union([z.string().min(1), z.number()]).transform(String);
+
+/**
+ * §4.5 [relay: I]: `replyTo { id body user { id displayName username } }`, the relay's guess at how
+ * a message names the one it answers (the only published trace is SendMessage2's
+ * `replyToMessageId`, §4.6). A bare id is taken too. `body` and `user` are optional.
+ */
+const replyToSchema = z.union([
+  messageId.transform((id) => ({ id, body: undefined, user: undefined })),
+  z.object({ id: messageId, body: z.string().nullish(), user: userSchema.nullish() }),
+]);
+
+export interface ReplyLink {
+  /** The Kosmi id of the message answered. */
+  readonly networkId: string;
+  readonly nick?: string;
+  readonly text?: string;
+}
+
+/**
+ * The message a newMessage answers, or undefined: none (`null`, absent), or `malformed` when the
+ * field is there in a shape the relay does not read (the caller logs that and relays the message
+ * without its reply link).
+ */
+export function replyOf(raw: unknown): ReplyLink | 'malformed' | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  const parsed = replyToSchema.safeParse(raw);
+  if (!parsed.success) return 'malformed';
+  const { id, body, user } = parsed.data;
+  return {
+    networkId: id,
+    ...(user === undefined || user === null ? {} : { nick: senderName(user) }),
+    ...(body === undefined || body === null ? {} : { text: body }),
+  };
+}
 
 /** The display name, falling back to the username, then the id (§4.5, §10). */
 export function senderName(user: WireMessage['user']): string {

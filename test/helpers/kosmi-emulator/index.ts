@@ -1,109 +1,31 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
-import type { DocumentNode, OperationDefinitionNode } from 'graphql';
 import { graphql } from './graphql.js';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { archivePage, type ArchiveFields } from './archive.js';
 import { EventChannel } from './channel.js';
-import { appPage, EMAIL_LOGIN_PATH } from './page.js';
+import { handleHttp, type HttpContext } from './http.js';
 import { kosmiSchema } from './schema.js';
-import {
-  EmulatorState,
-  roomNotFound,
-  type Connection,
-  type EmulatedMessage,
-  type EmulatedUser,
-} from './state.js';
+import { EmulatorState, roomNotFound, type Connection, type EmulatedUser } from './state.js';
 import { EmulatorTokens } from './tokens.js';
 
 export type { EmulatedMessage, EmulatedUser } from './state.js';
 export type { ArchiveFields } from './archive.js';
 
-/** 364 days, the lifetime of both published tokens (docs/kosmi-protocol.md §6.3). */
-export const DEFAULT_TOKEN_LIFETIME_S = 31_449_600;
+import {
+  DEFAULT_TOKEN_LIFETIME_S,
+  type InitRecord,
+  type KosmiEmulator,
+  type KosmiEmulatorOptions,
+} from './types.js';
 
-export interface KosmiEmulatorOptions {
-  /** Rooms that exist, ids as Kosmi spells them ('@movienight', or a short code). Default ['@movienight']. */
-  readonly rooms?: readonly string[];
-  readonly users?: readonly { email: string; password: string; displayName: string; username?: string }[];
-  readonly tokenLifetimeSeconds?: number;
-  /** §2 [R]: a WebSocket upgrade without the app's Origin gets HTTP 403. Default true. */
-  readonly requireOrigin?: boolean;
-  /** §2: replies arrive interleaved; queries and mutations answer after a random 0-maxMs delay. Default 20. */
-  readonly replyJitterMs?: number;
-  /** The web page shows its "Login" button. Default true. */
-  readonly showLoginButton?: boolean;
-  /** The page waits this long before posting the email form (a slow app). Default 0. */
-  readonly loginDelayMs?: number;
-  /**
-   * The page's own anonymous login (§6.1) starts this late; meanwhile the "Login" button is already
-   * usable. Default 0 (the token is there before the button shows). Infinity: it never happens.
-   */
-  readonly anonLoginDelayMs?: number;
-  /** Tokens are issued as if the server's clock were this many seconds ahead (negative: behind). */
-  readonly clockSkewSeconds?: number;
-  /** chatArchive page size (§4.7). Default 50. */
-  readonly archivePageSize?: number;
-}
-
-/** One connection_init as the emulator saw it: the presented token's jti and the verdict. */
-export interface InitRecord {
-  readonly jti: string | undefined;
-  readonly accepted: boolean;
-  /** The close code when the emulator closed the socket instead of acknowledging. */
-  readonly closeCode?: number;
-}
-
-export interface KosmiEmulator {
-  /** http://127.0.0.1:PORT: web_url (the page) and api_url (POST / GraphQL) alike. */
-  readonly url: string;
-  readonly webUrl: string;
-  readonly apiUrl: string;
-  readonly wsUrl: string;
-  readonly logins: { anon: number; email: number; emailRefused: number };
-  /** Every connection_init in arrival order (tests assert a rejected token is never presented again). */
-  readonly inits: InitRecord[];
-  /** The next `count` connection_inits are answered by closing the socket with `code` (§9: close during init). */
-  closeNextInits(code: number, count?: number): void;
-  readonly state: EmulatorState;
-  /** Posts as a named (created on demand) user, as if typed in the web app. */
-  postAs(roomId: string, name: string, body: string): EmulatedMessage;
-  /** Room messages, optionally only those of one user id (the relay's: pass its sub). */
-  messages(roomId: string, userId?: string): EmulatedMessage[];
-  /** Connections that are authenticated, joined `roomId` and subscribed to its newMessage. */
-  listeners(roomId: string): Connection[];
-  connections(): Connection[];
-  issueToken(sub: string, lifetimeSeconds?: number): Promise<string>;
-  /** Terminates every socket without a close frame (the client sees 1006). Returns how many. */
-  dropAllSockets(): number;
-  /** Stops reading every socket: no pongs, no replies, no close (a silent dead peer). */
-  freezeSockets(): void;
-  /** Revokes every token issued so far; open connections are closed with 4403 when asked to. */
-  revokeAllTokens(options?: { closeConnections?: boolean }): void;
-  /** While on, every connection_init is refused with 4403, whatever the token. */
-  rejectAllTokens(on: boolean): void;
-  setTokenLifetime(seconds: number): void;
-  setShowLoginButton(show: boolean): void;
-  setLoginDelayMs(ms: number): void;
-  setAnonLoginDelayMs(ms: number): void;
-  setClockSkew(seconds: number): void;
-  /** Pushes a newMessage event of any shape to the room's subscribers (malformed-frame tests). */
-  injectRaw(roomId: string, newMessage: unknown): void;
-  /** Sends roomDisconnect to every subscriber of the room. */
-  disconnectRoom(roomId: string): void;
-  /** chatArchive leaves out message ids or times from now on ('full' again to stop). */
-  setArchiveFields(fields: ArchiveFields): void;
-  /** While on, SendMessage2 is refused at validation (an unknown-argument error), as an old server would. */
-  rejectSendMessage2(on: boolean): void;
-  /** Ends every newMessage subscription of the room: a `complete` frame, or an `error` frame. */
-  endMessageSubscriptions(roomId: string, how: 'complete' | 'error'): number;
-  /** Writes `text` as one WebSocket frame to every authenticated connection (malformed or huge frames). */
-  sendRawFrame(text: string): number;
-  /** How many chatArchive queries were answered. */
-  readonly archiveQueries: { count: number };
-  close(): Promise<void>;
-}
+export {
+  DEFAULT_TOKEN_LIFETIME_S,
+  type InitRecord,
+  type KosmiEmulator,
+  type KosmiEmulatorOptions,
+} from './types.js';
 
 export async function startKosmiEmulator(options: KosmiEmulatorOptions = {}): Promise<KosmiEmulator> {
   const state = new EmulatorState();
@@ -126,7 +48,7 @@ export async function startKosmiEmulator(options: KosmiEmulatorOptions = {}): Pr
     tokens.issue(sub, seconds, Math.floor(Date.now() / 1000) + skewSeconds);
   const logins = { anon: 0, email: 0, emailRefused: 0 };
   const jitter = options.replyJitterMs ?? 20;
-  const schema = kosmiSchema();
+  const schema = kosmiSchema({ replies: options.messageReplies ?? true });
   const delay = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.random() * jitter));
 
   const anonLoginResolver = async (): Promise<{ token: string; user: EmulatedUser }> => {
@@ -173,13 +95,21 @@ export async function startKosmiEmulator(options: KosmiEmulatorOptions = {}): Pr
         if (disconnectOtherConnections === true) state.disconnectRoom(id, connection, connection.sub);
         return { ok: true };
       },
-      sendMessage: async ({ body, roomId }: { body: string; roomId: string }, connection: Connection) => {
+      sendMessage: async (
+        {
+          body,
+          roomId,
+          replyToMessageId,
+        }: { body: string; roomId: string; replyToMessageId?: string | null },
+        connection: Connection,
+      ) => {
         await delay();
         if (!state.rooms.has(roomId)) throw roomNotFound();
         const user = state.users.get(connection.sub ?? '');
         if (!connection.joined.has(roomId) || user === undefined)
           state.undelivered.push({ roomId, body, sub: connection.sub });
-        else state.publish(roomId, user, body);
+        // §4.6: v2's replyToMessageId comes back to every subscriber as the message's replyTo.
+        else state.publish(roomId, user, body, replyToMessageId);
         return { ok: true };
       },
     },
@@ -195,76 +125,20 @@ export async function startKosmiEmulator(options: KosmiEmulatorOptions = {}): Pr
     },
   };
 
+  const httpContext: HttpContext = {
+    state,
+    schema,
+    logins,
+    page: () => ({ showLoginButton, loginDelayMs, anonLoginDelayMs }),
+    issue: (sub) => issue(sub, lifetime),
+    anonLogin: anonLoginResolver,
+  };
   const server = http.createServer((request, response) => {
-    void handleHttp(request, response).catch((error: unknown) => {
+    void handleHttp(httpContext, request, response).catch((error: unknown) => {
       response.writeHead(500, { 'Content-Type': 'application/json' });
       response.end(JSON.stringify({ errors: [{ message: String(error) }] }));
     });
   });
-  const handleHttp = async (request: http.IncomingMessage, response: http.ServerResponse): Promise<void> => {
-    const url = new URL(request.url ?? '/', 'http://emulator');
-    const json = (status: number, body: unknown): void => {
-      response.writeHead(status, { 'Content-Type': 'application/json' });
-      response.end(JSON.stringify(body));
-    };
-    if (request.method === 'GET' && (url.pathname === '/' || url.pathname.startsWith('/room/'))) {
-      response.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
-      response.end(appPage({ showLoginButton, loginDelayMs, anonLoginDelayMs }));
-      return;
-    }
-    if (request.method !== 'POST') return json(404, { errors: [{ message: 'not found' }] });
-    const body = await readJson(request);
-    if (url.pathname === EMAIL_LOGIN_PATH) {
-      const { email, password } = (body ?? {}) as { email?: unknown; password?: unknown };
-      const user = [...state.users.values()].find(
-        (u) => u.email !== undefined && u.email === email && u.password === password,
-      );
-      if (user === undefined) {
-        logins.emailRefused += 1;
-        return json(401, { error: 'Invalid email or password' });
-      }
-      logins.email += 1;
-      return json(200, {
-        token: await issue(user.id, lifetime),
-        user: { id: user.id, displayName: user.displayName },
-      });
-    }
-    // §6.2: the paths people guessed for an email login answer 400 with an empty message.
-    if (url.pathname === '/auth/login' || url.pathname === '/login')
-      return json(400, { errors: [{ message: '' }] });
-    if (url.pathname !== '/') return json(404, { errors: [{ message: 'not found' }] });
-    const { query, variables, operationName } = (body ?? {}) as {
-      query?: unknown;
-      variables?: Record<string, unknown>;
-      operationName?: string;
-    };
-    let document: DocumentNode;
-    try {
-      document = graphql.parse(String(query));
-    } catch (error) {
-      return json(400, { errors: [{ message: (error as Error).message }] });
-    }
-    const errors = graphql.validate(schema, document);
-    if (errors.length > 0) return json(400, { errors: errors.map((e) => ({ message: e.message })) });
-    // §11: over HTTP only anonLogin (and introspection, §1) is answered.
-    const fields = document.definitions
-      .filter((d): d is OperationDefinitionNode => d.kind === graphql.Kind.OPERATION_DEFINITION)
-      .flatMap((d) =>
-        d.selectionSet.selections.map((s) => (s.kind === graphql.Kind.FIELD ? s.name.value : '')),
-      );
-    if (!fields.every((f) => f === 'anonLogin' || f.startsWith('__'))) {
-      return json(200, { errors: [{ message: `not available over HTTP: ${fields.join(', ')}` }] });
-    }
-    const result = await graphql.execute({
-      schema,
-      document,
-      rootValue: { anonLogin: anonLoginResolver },
-      variableValues: variables ?? null,
-      operationName: operationName ?? null,
-    });
-    return json(200, result);
-  };
-
   const wss = new WebSocketServer({ noServer: true });
   const rawSockets = new Map<WebSocket, Socket>();
   server.on('upgrade', (request, socket, head) => {
@@ -387,9 +261,9 @@ export async function startKosmiEmulator(options: KosmiEmulatorOptions = {}): Pr
       skewSeconds = seconds;
     },
     state,
-    postAs: (roomId, name, body) => {
+    postAs: (roomId, name, body, replyTo) => {
       if (!state.rooms.has(roomId)) throw new Error(`no room ${roomId}`);
-      return state.publish(roomId, state.userNamed(name), body);
+      return state.publish(roomId, state.userNamed(name), body, replyTo);
     },
     messages: (roomId, userId) =>
       state.messages.filter((m) => m.roomId === roomId && (userId === undefined || m.user.id === userId)),
@@ -470,18 +344,4 @@ export async function startKosmiEmulator(options: KosmiEmulatorOptions = {}): Pr
 
 function refuseUpgrade(socket: import('node:stream').Duplex, status: number, text: string): void {
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-}
-
-function readJson(request: http.IncomingMessage): Promise<unknown> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      try {
-        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-      } catch {
-        resolve(undefined);
-      }
-    });
-  });
 }

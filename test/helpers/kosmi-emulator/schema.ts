@@ -6,7 +6,12 @@ import { graphql } from './graphql.js';
  * never published them. Field names and arguments are the spec's; documents that ask for anything
  * else fail validation here as they would against the real server.
  */
-export const KOSMI_SDL = /* GraphQL */ `
+export function kosmiSdl(options: { replies: boolean }): string {
+  // §4.5 [relay: I]: how a message names the message it answers was never published; this is the
+  // relay's guess (docs/kosmi-protocol.md §4.5). replies: false is a server without it, where a
+  // document asking for replyTo fails validation.
+  const replyTo = options.replies ? 'replyTo: RepliedMessage' : '';
+  return /* GraphQL */ `
   type User {
     id: String!
     displayName: String
@@ -34,6 +39,13 @@ export const KOSMI_SDL = /* GraphQL */ `
     count: Int!
   }
 
+  "The message a reply answers, as SendMessage2's replyToMessageId named it (§4.6); body and user null for an id the emulator never stored."
+  type RepliedMessage {
+    id: String!
+    body: String
+    user: User
+  }
+
   type Message {
     id: String!
     body: String!
@@ -42,6 +54,7 @@ export const KOSMI_SDL = /* GraphQL */ `
     user: User!
     member: Member
     reactions: [Reaction!]!
+    ${replyTo}
   }
 
   "A chatArchive item: id and time nullable so that a test can take them away (§4.7 lists only id)."
@@ -52,6 +65,7 @@ export const KOSMI_SDL = /* GraphQL */ `
     user: User!
     member: Member
     reactions: [Reaction!]!
+    ${replyTo}
   }
 
   type ChatArchive {
@@ -76,7 +90,8 @@ export const KOSMI_SDL = /* GraphQL */ `
     newMessage(roomId: String!, channelId: String!): Message!
   }
 `;
+}
 
-export function kosmiSchema(): GraphQLSchema {
-  return graphql.buildSchema(KOSMI_SDL);
+export function kosmiSchema(options: { replies: boolean } = { replies: true }): GraphQLSchema {
+  return graphql.buildSchema(kosmiSdl(options));
 }

@@ -23,8 +23,21 @@ export interface EmulatedMessage {
   readonly user: EmulatedUser;
   readonly member: { id: string; role: string };
   readonly reactions: never[];
+  /** The message it answers (SendMessage2's replyToMessageId, §4.6), or null. */
+  readonly replyTo: RepliedMessage | null;
   /** When the emulator stored it: epoch ms with sub-ms precision (for latency measurements). */
   readonly receivedAt: number;
+}
+
+/**
+ * A reply's link as subscribers see it (§4.5 [relay: I]). The notes do not say what Kosmi does
+ * with a replyToMessageId it does not know: the emulator accepts it and stores it as given, with
+ * body and user null.
+ */
+export interface RepliedMessage {
+  readonly id: string;
+  readonly body: string | null;
+  readonly user: EmulatedUser | null;
 }
 
 /** One WebSocket connection as the emulator sees it. */
@@ -68,8 +81,13 @@ export class EmulatorState {
     return this.addUser({ displayName: name, username: name, isAnonymous: false });
   }
 
-  /** Stores the message and sends it to every connection that joined the room and subscribed. */
-  publish(roomId: string, user: EmulatedUser, body: string): EmulatedMessage {
+  /**
+   * Stores the message and sends it to every connection that joined the room and subscribed.
+   * `replyTo`: the id of the message it answers (any id, see RepliedMessage).
+   */
+  publish(roomId: string, user: EmulatedUser, body: string, replyTo?: string | null): EmulatedMessage {
+    const original =
+      replyTo === undefined || replyTo === null ? undefined : this.messages.find((m) => m.id === replyTo);
     const message: EmulatedMessage = {
       id: randomUUID(),
       roomId,
@@ -78,6 +96,10 @@ export class EmulatorState {
       user,
       member: { id: `member-${user.id}`, role: 'USER' },
       reactions: [],
+      replyTo:
+        replyTo === undefined || replyTo === null
+          ? null
+          : { id: replyTo, body: original?.body ?? null, user: original?.user ?? null },
       receivedAt: performance.timeOrigin + performance.now(),
     };
     this.messages.push(message);
