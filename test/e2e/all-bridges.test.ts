@@ -156,15 +156,21 @@ describe('e2e: Matrix <-> IRC <-> Kosmi in one gateway', () => {
     expect(daemon.output()).not.toContain(MATRIX_PASSWORD);
   });
 
-  it('edits from Matrix arrive with the edit marker, replies without their fallback', async () => {
+  it('edits from Matrix arrive as the change behind the edit marker, replies as a mention without their fallback', async () => {
     const original = hs.text(carolId, alias, 'tyop here');
     await waitFor(() => ircTexts().includes('[matrix] <Carol> tyop here'), { what: 'original on IRC' });
     hs.edit(carolId, alias, original, 'typo here');
-    await waitFor(() => ircTexts().includes('[matrix] <Carol> (edited) typo here'), { what: 'edit on IRC' });
+    // One word changed: only that word, "…" where the unchanged rest was left out.
+    await waitFor(() => ircTexts().includes('[matrix] <Carol> (edited) typo…'), { what: 'edit on IRC' });
     hs.reply(carolId, alias, original, 'answering myself');
-    await waitFor(() => ircTexts().includes('[matrix] <Carol> answering myself'), { what: 'reply on IRC' });
-    await waitFor(() => kosmiBodies().some((b) => b.startsWith('[matrix] <Carol> answering myself')), {
-      what: 'reply on Kosmi',
+    await waitFor(() => ircTexts().includes('[matrix] <Carol> Carol: answering myself'), {
+      what: 'reply on IRC',
     });
+    await waitFor(
+      () => kosmiBodies().some((b) => b.startsWith('[matrix] <Carol>') && b.endsWith('answering myself')),
+      {
+        what: 'reply on Kosmi',
+      },
+    );
   });
 });
