@@ -98,7 +98,9 @@ export async function connectIrcClient(options: ConnectOptions): Promise<TestIrc
   const onLine = (raw: Buffer): void => {
     const line = raw.toString('utf8');
     lines.push(line);
-    const parsed = /^(?::(\S+) )?(\S+)(?: (.*))?$/.exec(line);
+    // IRCv3 message tags ("@key=value;... " before the prefix) stay in rawLine only.
+    const untagged = line.startsWith('@') ? line.slice(line.indexOf(' ') + 1) : line;
+    const parsed = /^(?::(\S+) )?(\S+)(?: (.*))?$/.exec(untagged);
     if (parsed === null) return;
     const [, prefix = '', command = '', rest = ''] = parsed;
     if (command === 'PING') {
