@@ -1,3 +1,4 @@
+import type { MapEntry } from '../core/conversation.js';
 import type { PieceRecord } from '../core/ledger.js';
 import type { Logger } from 'pino';
 
@@ -44,23 +45,9 @@ export interface CopyRecord {
   readonly createdAt: number;
 }
 
-export interface MessageCopy {
-  readonly account: string;
-  readonly channel: string;
-  readonly networkId: string;
-  readonly pieceIndex: number;
-}
-
-export interface MappedMessage {
-  readonly messageId: string;
-  readonly account: string;
-  readonly channel: string;
-  readonly networkId?: string;
-  readonly nick: string;
-  readonly text: string;
-  readonly createdAt: number;
-  readonly copies: MessageCopy[];
-}
+/** A relayed message with its copies, as the core reads it (core/conversation.ts). */
+export type MappedMessage = MapEntry;
+export type MessageCopy = MapEntry['copies'][number];
 
 export interface EchoRecord {
   readonly text: string;

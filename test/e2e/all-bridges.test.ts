@@ -65,7 +65,7 @@ describe('e2e: Matrix <-> IRC <-> Kosmi in one gateway', () => {
         ],
       }),
     });
-    try {
+    await daemon.explain(async () => {
       await alice.waitForLine((l) => l.startsWith(`:${ircNick}!`) && l.includes(' JOIN '), 20_000);
       await waitFor(() => hs.isJoined(relayId, alias), { timeoutMs: 20_000, what: 'Matrix relay joined' });
       await waitFor(() => kosmi.listeners(kosmiRoom).length > 0, {
@@ -73,11 +73,7 @@ describe('e2e: Matrix <-> IRC <-> Kosmi in one gateway', () => {
         what: 'Kosmi relay subscribed',
       });
       await daemon.waitForLog((l) => l.account === 'matrix.home' && l.msg === 'connected');
-    } catch (error) {
-      throw new Error(`${(error as Error).message}\n--- daemon output ---\n${daemon.output().slice(-4000)}`, {
-        cause: error,
-      });
-    }
+    });
   });
 
   afterAll(async () => {

@@ -97,7 +97,7 @@ describe.skipIf(!inspircdAvailable())('e2e: a conversation across IRC, Kosmi and
         ],
       }),
     });
-    try {
+    await daemon.explain(async () => {
       await alice.waitForLine((l) => l.includes(`:${ircNick}!`) && l.includes(' JOIN '), 20_000);
       for (const room of [roomA, roomB])
         await waitFor(() => hs.isJoined(relayId, room), { timeoutMs: 20_000, what: `relay in ${room}` });
@@ -106,11 +106,7 @@ describe.skipIf(!inspircdAvailable())('e2e: a conversation across IRC, Kosmi and
         what: 'Kosmi subscribed',
       });
       await daemon.waitForLog((l) => l.account === 'matrix.home' && l.msg === 'connected');
-    } catch (error) {
-      throw new Error(`${(error as Error).message}\n--- daemon output ---\n${daemon.output().slice(-4000)}`, {
-        cause: error,
-      });
-    }
+    });
   });
 
   afterAll(async () => {

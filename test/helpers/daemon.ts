@@ -23,6 +23,8 @@ export interface Daemon {
   /** Parsed JSON log lines so far. */
   logs(): LogLine[];
   waitForLog(predicate: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
+  /** Runs steps; an error they throw gets the end of the daemon's output appended. */
+  explain<T>(steps: () => Promise<T>): Promise<T>;
   /** Sends the signal and resolves with the exit code (null when killed by a signal). */
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | null>;
   readonly exited: Promise<number | null>;
@@ -83,11 +85,16 @@ export function startDaemon(options: DaemonOptions): Daemon {
     output: () => text,
     logs: () => parsed,
     waitForLog: (predicate, timeoutMs = 20_000) =>
-      waitFor(() => parsed.find(predicate), { timeoutMs, what: 'a daemon log line' }).catch(
-        (error: Error) => {
-          throw new Error(`${error.message}\n--- daemon output ---\n${text.slice(-4000)}`);
-        },
-      ),
+      daemon.explain(() => waitFor(() => parsed.find(predicate), { timeoutMs, what: 'a daemon log line' })),
+    async explain<T>(steps: () => Promise<T>): Promise<T> {
+      try {
+        return await steps();
+      } catch (error) {
+        throw new Error(`${(error as Error).message}\n--- daemon output ---\n${text.slice(-4000)}`, {
+          cause: error,
+        });
+      }
+    },
     async stop(signal = 'SIGTERM', timeoutMs = 15_000) {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
