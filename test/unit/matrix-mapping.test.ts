@@ -5,7 +5,7 @@ import {
   stripReplyFallback,
   type InboundOptions,
 } from '../../src/adapters/matrix/inbound.js';
-import { escapeHtml, htmlPrefix, renderForMatrix } from '../../src/adapters/matrix/outbound.js';
+import { escapeHtml, htmlPrefix, renderForMatrix, textToHtml } from '../../src/adapters/matrix/outbound.js';
 import type { OutboundPiece } from '../../src/core/message.js';
 import { piece } from '../helpers/pieces.js';
 
@@ -197,6 +197,20 @@ describe('Matrix inbound mapping', () => {
 describe('Matrix outbound rendering', () => {
   it('escapes HTML', () => {
     expect(escapeHtml(`<a href="x">'&'</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
+  });
+
+  it("keeps URLs from other networks clickable: http(s) only, escaped, without the sentence's punctuation", () => {
+    expect(textToHtml('see https://example.org/a?b=1&c=2.')).toBe(
+      'see <a href="https://example.org/a?b=1&amp;c=2">https://example.org/a?b=1&amp;c=2</a>.',
+    );
+    expect(textToHtml('(http://x.test/p) and <b>')).toBe(
+      '(<a href="http://x.test/p">http://x.test/p</a>) and &lt;b&gt;',
+    );
+    // A quote cannot leave the attribute; other schemes stay text.
+    expect(textToHtml('https://e.test/"onmouseover=x javascript:alert(1)')).toBe(
+      '<a href="https://e.test/">https://e.test/</a>&quot;onmouseover=x javascript:alert(1)',
+    );
+    expect(textToHtml('a\nhttps://e.test')).toBe('a<br><a href="https://e.test">https://e.test</a>');
   });
 
   it('bolds the nick inside the rendered prefix, also in its no-ping form', () => {

@@ -33,14 +33,34 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => HTML_ENTITIES[c] ?? c);
 }
 
+/** http(s) URLs in text from other networks; trailing punctuation is the sentence's, not the URL's. */
+const URL_PATTERN = /\bhttps?:\/\/[^\s<>"]+/g;
+const URL_TRAILING = /[.,!?;:'")\]]+$/;
+
+/**
+ * Text from another network as HTML: escaped, newlines as <br>, and http(s) URLs as links, so
+ * they stay clickable in clients that do not find links in formatted_body themselves.
+ */
+export function textToHtml(text: string): string {
+  let html = '';
+  let at = 0;
+  for (const match of text.matchAll(URL_PATTERN)) {
+    const url = match[0].replace(URL_TRAILING, '');
+    html += escapeHtml(text.slice(at, match.index));
+    html += `<a href="${escapeHtml(url)}">${escapeHtml(url)}</a>`;
+    at = match.index + url.length;
+  }
+  html += escapeHtml(text.slice(at));
+  return html.replace(/\r?\n/g, '<br>');
+}
+
 /** The event content that carries one piece into a Matrix room (the core split it to fit). */
 export function renderForMatrix(piece: OutboundPiece, options: { html: boolean }): MatrixTextContent {
   const msgtype = piece.kind === 'action' ? 'm.emote' : piece.kind === 'notice' ? 'm.notice' : 'm.text';
   const content: MatrixTextContent = { msgtype, body: piece.prefix + piece.text };
   if (options.html) {
     content.format = 'org.matrix.custom.html';
-    content.formatted_body =
-      htmlPrefix(piece.prefix, piece.nick) + escapeHtml(piece.text).replace(/\r?\n/g, '<br>');
+    content.formatted_body = htmlPrefix(piece.prefix, piece.nick) + textToHtml(piece.text);
   }
   return content;
 }
