@@ -2,8 +2,10 @@
  * Memory bench (issue 9 §2): peak RSS of the built daemon per set of bridges (IRC only, + Kosmi,
  * + Matrix, all three), under the same traffic, and a heap snapshot of the daemon after it
  * (--heapsnapshot-signal) read for where the JS heap goes (types, constructors, top retainers).
+ * Each set runs twice per round: under plain `node dist/main.js`, and with the NODE_OPTIONS the
+ * container image sets (read from the Dockerfile, so the two cannot drift apart).
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { removeDir, startDaemon, type Daemon } from '../../test/helpers/daemon.js';
 import { connectIrcClient } from '../../test/helpers/irc-client.js';
@@ -33,6 +35,21 @@ const SETS = [
 ] as const;
 type BridgeSet = (typeof SETS)[number];
 
+/** The image's `NODE_OPTIONS="..."` (Dockerfile ENV), or '' when it sets none. */
+function imageNodeOptions(dockerfile: string): string {
+  return /^\s*(?:ENV\s+)?NODE_OPTIONS="([^"]*)"/m.exec(dockerfile)?.[1] ?? '';
+}
+const IMAGE_NODE_OPTIONS = imageNodeOptions(
+  readFileSync(path.join(import.meta.dirname, '..', '..', 'Dockerfile'), 'utf8'),
+);
+const VARIANTS = [
+  { label: 'node', nodeOptions: '' },
+  ...(IMAGE_NODE_OPTIONS === ''
+    ? []
+    : [{ label: `image (${IMAGE_NODE_OPTIONS})`, nodeOptions: IMAGE_NODE_OPTIONS }]),
+] as const;
+type Variant = (typeof VARIANTS)[number];
+
 const now = (): number => performance.timeOrigin + performance.now();
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -54,7 +71,11 @@ async function heapSnapshot(daemon: Daemon): Promise<string> {
   return full;
 }
 
-async function oneRun(set: BridgeSet, snapshot: boolean): Promise<{ row: BenchRow; heap?: HeapSummary }> {
+async function oneRun(
+  set: BridgeSet,
+  variant: Variant,
+  snapshot: boolean,
+): Promise<{ row: BenchRow; heap?: HeapSummary }> {
   const [irc, hs, kosmi] = await Promise.all([
     startNgircd(),
     set.matrix ? startHomeserver() : undefined,
@@ -72,7 +93,9 @@ async function oneRun(set: BridgeSet, snapshot: boolean): Promise<{ row: BenchRo
       env: {
         LOG_LEVEL: 'info',
         MATRIX_PASSWORD: PASSWORD,
-        ...(snapshot ? { NODE_OPTIONS: '--heapsnapshot-signal=SIGUSR2' } : {}),
+        NODE_OPTIONS: [variant.nodeOptions, snapshot ? '--heapsnapshot-signal=SIGUSR2' : '']
+          .filter((o) => o !== '')
+          .join(' '),
       },
       config: `[general]
 data_dir = "./data"
@@ -135,6 +158,7 @@ ${hs === undefined ? '' : `  [[gateway.inout]]\n  account = "matrix.home"\n  cha
     }).catch(() => undefined); // reported as delivered below
     const row: BenchRow = {
       bridges: set.label,
+      'node flags': variant.label,
       'RSS after start MiB': rssIdle,
       'peak RSS MiB': await peakRssMiB(daemon.process.pid),
       'RSS after traffic MiB': await rssMiB(daemon.process.pid),
@@ -184,10 +208,15 @@ export async function run(): Promise<BenchSection[]> {
   const heaps: BenchSection[] = [];
   for (let run = 1; run <= RUNS; run++) {
     for (const set of SETS) {
-      const snapshot = run === 1 && (set.label === 'IRC only' || set.label === 'IRC + Matrix');
-      const result = await oneRun(set, snapshot);
-      rows.push({ run, ...result.row });
-      if (result.heap !== undefined) heaps.push(heapSection(set.label, result.heap));
+      for (const variant of VARIANTS) {
+        const snapshot =
+          run === 1 &&
+          variant.nodeOptions === '' &&
+          (set.label === 'IRC only' || set.label === 'IRC + Matrix');
+        const result = await oneRun(set, variant, snapshot);
+        rows.push({ run, ...result.row });
+        if (result.heap !== undefined) heaps.push(heapSection(set.label, result.heap));
+      }
     }
   }
   return [
@@ -196,6 +225,7 @@ export async function run(): Promise<BenchSection[]> {
       description: `The built daemon with two IRC accounts on one ngircd (one gateway, two channels), plus a Kosmi room (emulator) and/or a Matrix room (homeserver emulator) in the same gateway; a human on IRC says ${RATE_PER_SECOND} lines/s for ${STREAM_SECONDS} s, then a ${BURST_LINES}-line burst, relayed to every other network.`,
       rows,
       notes: [
+        `"node flags": "node" is plain \`node dist/main.js\`; "image" adds the NODE_OPTIONS the Dockerfile sets (${IMAGE_NODE_OPTIONS === '' ? 'none at the moment' : IMAGE_NODE_OPTIONS}), which V8 reads only at start.`,
         'RSS from /proc/PID/status: VmRSS once every bridge joined and after the traffic, VmHWM (peak), RssAnon / RssFile after the traffic. Each set runs in a fresh daemon and data dir.',
         '"delivered" counts the relayed copies that arrived within 60 s of the burst; a shortfall is the store\'s cost on this disk (see the IRC rows and bench/results/store-cost.md), not a memory figure.',
       ],

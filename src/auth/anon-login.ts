@@ -1,4 +1,5 @@
 import { LoginFailedError, TransientLoginError } from './errors.js';
+import { httpPost, type HttpAnswer } from './http-post.js';
 
 /** docs/kosmi-protocol.md §4.1: the document the web app and the old relay send, over HTTP. */
 export const ANON_LOGIN_DOCUMENT = 'mutation AnonLogin { anonLogin { token user { id displayName } } }';
@@ -14,16 +15,17 @@ export interface AnonLoginOptions {
 
 /**
  * Anonymous login: `anonLogin` over HTTP POST on the engine root (§4.1, §6.1), with the headers the
- * old relay copied from the browser (§1). Returns the JWT.
+ * old relay copied from the browser (§1). Returns the JWT. Over node:http, not fetch (http-post.ts
+ * says why).
  */
 export async function anonLogin(options: AnonLoginOptions): Promise<string> {
   const signals = [AbortSignal.timeout(ANON_LOGIN_TIMEOUT_MS)];
   if (options.signal !== undefined) signals.push(options.signal);
-  let response: Response;
+  let response: HttpAnswer;
   try {
-    response = await fetch(options.apiUrl, {
-      method: 'POST',
+    response = await httpPost(options.apiUrl, {
       headers: {
+        Accept: '*/*',
         'Content-Type': 'application/json',
         Referer: `${new URL(options.webUrl).origin}/`,
         Origin: new URL(options.webUrl).origin,
@@ -37,7 +39,7 @@ export async function anonLogin(options: AnonLoginOptions): Promise<string> {
       cause: error,
     });
   }
-  const text = await response.text().catch(() => '');
+  const { text } = response;
   if (response.status >= 500 || response.status === 429) {
     throw new TransientLoginError(`anonymous login: ${options.apiUrl} answered HTTP ${response.status}`);
   }

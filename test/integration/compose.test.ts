@@ -126,6 +126,8 @@ describe('Dockerfile', () => {
   it('runs the daemon as node from /app with its data volume, health check and config', () => {
     expect(runtime).toContain('WORKDIR /app');
     expect(runtime.some((l) => /^ENV .*RELAY_DATA_DIR=\/app\/data\b/.test(l))).toBe(true);
+    // Small V8 semi-spaces: about 30 MiB less peak RSS (issue 9 §2); bench/scenarios/memory.ts reads it.
+    expect(runtime.some((l) => /^ENV .*NODE_OPTIONS="--max-semi-space-size=\d+"/.test(l))).toBe(true);
     expect(runtime).toContain('VOLUME /app/data');
     // Root only for the entrypoint, which hands ./data to node and drops to uid 1000 (setpriv).
     expect(runtime.some((l) => l.startsWith('USER '))).toBe(false);
