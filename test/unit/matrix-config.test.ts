@@ -11,11 +11,13 @@ describe('[matrix.NAME] config', () => {
       password: 'pw',
       ...MATRIX_DEFAULTS,
       retry_failed_seconds: 300, // common to every account (config/common.ts)
+      reply_style: 'mention', // common to every account
     });
     expect(MATRIX_DEFAULTS).toMatchObject({
       html: true,
       encryption: false,
       edits: 'mark',
+      edit_window_minutes: 15,
       backlog_max_age_seconds: 900,
     });
   });
