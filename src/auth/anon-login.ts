@@ -1,5 +1,5 @@
 import { LoginFailedError, TransientLoginError } from './errors.js';
-import { httpPost, type HttpAnswer } from './http-post.js';
+import { httpExchange, type HttpAnswer } from '../net/http.js';
 
 /** docs/kosmi-protocol.md §4.1: the document the web app and the old relay send, over HTTP. */
 export const ANON_LOGIN_DOCUMENT = 'mutation AnonLogin { anonLogin { token user { id displayName } } }';
@@ -23,7 +23,8 @@ export async function anonLogin(options: AnonLoginOptions): Promise<string> {
   if (options.signal !== undefined) signals.push(options.signal);
   let response: HttpAnswer;
   try {
-    response = await httpPost(options.apiUrl, {
+    response = await httpExchange(new URL(options.apiUrl), {
+      method: 'POST',
       headers: {
         Accept: '*/*',
         'Content-Type': 'application/json',
@@ -31,7 +32,10 @@ export async function anonLogin(options: AnonLoginOptions): Promise<string> {
         Origin: new URL(options.webUrl).origin,
         'User-Agent': options.userAgent,
       },
-      body: JSON.stringify({ query: ANON_LOGIN_DOCUMENT, operationName: 'AnonLogin', variables: {} }),
+      body: Buffer.from(
+        JSON.stringify({ query: ANON_LOGIN_DOCUMENT, operationName: 'AnonLogin', variables: {} }),
+        'utf8',
+      ),
       signal: AbortSignal.any(signals),
     });
   } catch (error) {
@@ -39,7 +43,7 @@ export async function anonLogin(options: AnonLoginOptions): Promise<string> {
       cause: error,
     });
   }
-  const { text } = response;
+  const text = response.body.toString('utf8');
   if (response.status >= 500 || response.status === 429) {
     throw new TransientLoginError(`anonymous login: ${options.apiUrl} answered HTTP ${response.status}`);
   }

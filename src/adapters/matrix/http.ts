@@ -1,10 +1,8 @@
 /**
  * The adapter's HTTP transport to the Client-Server API: node:http / node:https with an AbortSignal,
  * so every request (the /sync long-poll included) ends when the adapter stops, and every failure
- * becomes a MatrixApiError or MatrixNetworkError for classifyMatrixError(). Not fetch: Node's fetch
- * is undici, whose first use costs about 20 MiB of RSS (its HTTP parser is WebAssembly), a quarter
- * of the whole daemon's (issue 9 §2, bench/matrix-memory.ts); node:http is loaded anyway. Sockets
- * are kept alive by the global agents (keepAlive is their default since Node 19). With encryption on, matrix-bot-sdk
+ * becomes a MatrixApiError or MatrixNetworkError for classifyMatrixError(). The exchange itself is
+ * the daemon's one HTTP client (src/net/http.ts, which says why it is not fetch). With encryption on, matrix-bot-sdk
  * runs on top of it (client.ts overrides its doRequest), which replaces the SDK's `request`-based
  * client: that one cannot be aborted and keeps sockets open after stop.
  */
@@ -12,6 +10,7 @@ import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import { MatrixApiError, MatrixNetworkError, isAbort } from './errors.js';
 import { errorMessage } from '../../core/errors.js';
+import { httpExchange, type HttpAnswer } from '../../net/http.js';
 
 export type QueryValue = string | number | boolean | readonly string[] | undefined | null;
 
@@ -59,13 +58,12 @@ export async function matrixRequest(baseUrl: string, request: MatrixRequest): Pr
       body = Buffer.from(JSON.stringify(request.body), 'utf8');
       headers['content-type'] = 'application/json';
     }
-    headers['content-length'] = String(body.byteLength);
   }
   const timeout = AbortSignal.timeout(request.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
   const signal = request.signal === undefined ? timeout : AbortSignal.any([request.signal, timeout]);
   let response: RawResponse;
   try {
-    response = await exchange(new URL(buildUrl(baseUrl, request.path, request.query)), {
+    response = await httpExchange(new URL(buildUrl(baseUrl, request.path, request.query)), {
       method: request.method,
       headers,
       body,
@@ -96,42 +94,7 @@ export async function matrixRequest(baseUrl: string, request: MatrixRequest): Pr
   }
 }
 
-interface RawResponse {
-  readonly status: number;
-  readonly statusText: string;
-  readonly headers: IncomingHttpHeaders;
-  readonly body: Buffer;
-}
-
-/** One request and its whole answer; rejects on a network error, an abort, or a cut-off answer. */
-function exchange(
-  url: URL,
-  options: { method: string; headers: Record<string, string>; body: Buffer | undefined; signal: AbortSignal },
-): Promise<RawResponse> {
-  const transport = url.protocol === 'https:' ? https : http;
-  return new Promise((resolve, reject) => {
-    const { method, headers, signal } = options;
-    const req = transport.request(url, { method, headers, signal }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          statusText: res.statusMessage ?? '',
-          headers: res.headers,
-          body: Buffer.concat(chunks),
-        }),
-      );
-      res.on('error', reject);
-      // The server or an abort closed the connection before the answer was complete.
-      res.on('close', () => {
-        if (!res.complete) reject(signal.aborted ? abortError() : new Error('answer cut off'));
-      });
-    });
-    req.on('error', reject);
-    req.end(options.body);
-  });
-}
+type RawResponse = HttpAnswer;
 
 function parseJson(raw: Buffer): unknown {
   try {
