@@ -7,6 +7,10 @@ import { TokenBucket, type Clock } from '../../src/core/token-bucket.js';
 import { DeliveryError } from '../../src/core/adapter.js';
 import { ircAccountSchema } from '../../src/config/irc.js';
 
+/** A piece's wire texts once the server confirmed them. */
+const enqueue = (queue: SendQueue, ...args: Parameters<SendQueue['send']>): Promise<string[]> =>
+  queue.send(...args).then((result) => result.wire);
+
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 class FakeClock implements Clock {
@@ -92,8 +96,8 @@ describe('send queue', () => {
         (channel) => joined.has(channel),
       ),
     );
-    const b = queue.enqueue('#b', [line('b1')], onWire);
-    const a = queue.enqueue('#a', [line('a1'), line('a2')], onWire);
+    const b = enqueue(queue, '#b', [line('b1')], onWire);
+    const a = enqueue(queue, '#a', [line('a1'), line('a2')], onWire);
     expect(await a).toEqual(['a1', 'a2']);
     expect(written.filter((w) => !w.startsWith('PING'))).toEqual(['PRIVMSG #c :a1', 'PRIVMSG #c :a2']);
     expect(written.some((w) => w.startsWith('PING'))).toBe(true); // resolved by the PONG, not the write
@@ -108,14 +112,14 @@ describe('send queue', () => {
     const queue = new SendQueue(new TokenBucket(100, 0), 60_000, 1);
     queue.attach({ writeLine: (w) => (written.push(w), Promise.resolve()), isJoined: () => true });
     let settled = false;
-    const first = queue.enqueue('#a', [line('1')]).finally(() => (settled = true));
+    const first = enqueue(queue, '#a', [line('1')]).finally(() => (settled = true));
     await pause(20);
     expect(written).toEqual(['PRIVMSG #c :1', 'PING :kr-ack-1']);
     expect(settled).toBe(false);
     expect(queue.confirm('kr-ack-1')).toBe(true);
     expect(await first).toEqual(['1']);
-    const second = queue.enqueue('#a', [line('2')]);
-    const third = queue.enqueue('#a', [line('3')]);
+    const second = enqueue(queue, '#a', [line('2')]);
+    const third = enqueue(queue, '#a', [line('3')]);
     await pause(20);
     // No PONG for 2 and 3: the connection drops. Both go back to the core, in order.
     queue.detach('server went away');
@@ -125,7 +129,7 @@ describe('send queue', () => {
       expect((error as DeliveryError).retryable).toBe(true);
     }
     expect(queue.depth).toBe(0);
-    await expect(queue.enqueue('#a', [line('4')])).rejects.toMatchObject({ retryable: true });
+    await expect(enqueue(queue, '#a', [line('4')])).rejects.toMatchObject({ retryable: true });
     expect(queue.confirm('something-else')).toBe(false);
   });
 
@@ -139,7 +143,7 @@ describe('send queue', () => {
       },
       isJoined: () => false,
     });
-    await expect(queue.enqueue('#gone', [line('x')])).rejects.toMatchObject({
+    await expect(enqueue(queue, '#gone', [line('x')])).rejects.toMatchObject({
       retryable: true,
       message: 'not in #gone after 0.03 s',
     });
@@ -158,7 +162,7 @@ describe('send queue across a reconnect with a longer source', () => {
     expect(oldSource + byteLength(rendered.wire) + 2).toBe(512);
     const queue: SendQueue = new SendQueue(new TokenBucket(100, 0), 60_000, 1);
     queue.attach({ ...answeringSink(() => queue, written), sourceBytes: newSource });
-    const wire = await queue.enqueue('#a', [rendered]);
+    const wire = await enqueue(queue, '#a', [rendered]);
     const relayed = written.filter((w) => !w.startsWith('PING'));
     expect(relayed).toHaveLength(2);
     for (const w of relayed) expect(newSource + byteLength(w) + 2).toBeLessThanOrEqual(512);
@@ -248,10 +252,10 @@ describe('send queue after a clean close', () => {
     };
     const queue = new SendQueue(new TokenBucket(100, 0), 60_000, 60_000);
     queue.attach(sink);
-    const read = queue.enqueue('#a', [{ wire: 'PRIVMSG #a :read by the server', text: 'x' }]);
+    const read = enqueue(queue, '#a', [{ wire: 'PRIVMSG #a :read by the server', text: 'x' }]);
     await pause(1);
     fail = true;
-    const lost = queue.enqueue('#a', [{ wire: 'PRIVMSG #a :never written', text: 'y' }]);
+    const lost = enqueue(queue, '#a', [{ wire: 'PRIVMSG #a :never written', text: 'y' }]);
     await pause(1);
     queue.detach('connection closed by the server', { kind: 'failed-writes' });
     expect(await read).toEqual(['x']);

@@ -88,18 +88,10 @@ export class SendQueue {
   }
 
   /**
-   * Resolves with the lines' texts as written, once the server confirmed all of them; `onWire`
-   * hears each line as the socket takes it.
+   * Resolves with the lines' texts as written, and the msgid the server gave the piece when it
+   * echoes our lines, once the server confirmed all of them; `onWire` hears each line as the
+   * socket takes it.
    */
-  async enqueue(
-    channel: string,
-    lines: readonly RenderedLine[],
-    onWire: (text: string) => void = () => undefined,
-  ): Promise<string[]> {
-    return (await this.send(channel, lines, onWire)).wire;
-  }
-
-  /** enqueue(), resolving with the msgid the server gave the piece too (when it echoes our lines). */
   send(
     channel: string,
     lines: readonly RenderedLine[],
