@@ -24,15 +24,8 @@ export interface LedgerStore {
   removePieces(ids: readonly string[]): void;
   /** Every piece not yet confirmed, oldest first. */
   pendingPieces(): readonly PieceRecord[];
-  recordMessage(message: {
-    messageId: string;
-    account: string;
-    channel: string;
-    networkId?: string;
-    nick: string;
-    text: string;
-    createdAt: number;
-  }): void;
+  /** A relayed message as its source network has it (the map keeps the start of its text). */
+  recordMessage(message: Omit<MapEntry, 'copies'>): void;
   recordCopy(copy: {
     messageId: string;
     account: string;

@@ -22,18 +22,11 @@ export interface StoredPiece extends PieceRecord {
   readonly seq: number;
 }
 
-/** A relayed message as seen on its source network. */
-export interface MessageRecord {
-  readonly messageId: string;
-  readonly account: string;
-  readonly channel: string;
-  /** The id the source network gave it, when it gives one. */
-  readonly networkId?: string;
-  readonly nick: string;
-  /** Only the first TEXT_KEPT_CHARS characters are kept (for reply quotes). */
-  readonly text: string;
-  readonly createdAt: number;
-}
+/**
+ * A relayed message as seen on its source network: its id there when the network gives one, and
+ * only the first TEXT_KEPT_CHARS characters of its text (for reply quotes and edit diffs).
+ */
+export type MessageRecord = Omit<MapEntry, 'copies'>;
 
 /** One delivered copy of a relayed message on a destination. */
 export interface CopyRecord {
