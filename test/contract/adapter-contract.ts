@@ -83,6 +83,15 @@ export function describeAdapterContract(name: string, profile: AdapterProfile): 
      * After stop(): the peer answers again, and the adapter must neither say connected nor open
      * another connection to it.
      */
+    /** stop(deadline) returns within the deadline (plus slack), and the adapter never connects after. */
+    async function stopsInTimeForGood(h: ContractHarness): Promise<void> {
+      const mark = h.statuses.length;
+      const started = performance.now();
+      await within(h.adapter.stop(STOP_DEADLINE_MS), STOP_DEADLINE_MS + STOP_SLACK_MS, 'stop()');
+      expect(performance.now() - started).toBeLessThanOrEqual(STOP_DEADLINE_MS + STOP_SLACK_MS);
+      await neverConnectedAfter(h, mark);
+    }
+
     async function neverConnectedAfter(h: ContractHarness, mark: number): Promise<void> {
       expect(h.adapter.status().state).not.toBe('connected');
       const attempts = h.connectionsUsed();
@@ -291,11 +300,7 @@ export function describeAdapterContract(name: string, profile: AdapterProfile): 
         await h.adapter.start();
         await h.ready();
         h.silencePeer();
-        const mark = h.statuses.length;
-        const started = performance.now();
-        await within(h.adapter.stop(STOP_DEADLINE_MS), STOP_DEADLINE_MS + STOP_SLACK_MS, 'stop()');
-        expect(performance.now() - started).toBeLessThanOrEqual(STOP_DEADLINE_MS + STOP_SLACK_MS);
-        await neverConnectedAfter(h, mark);
+        await stopsInTimeForGood(h);
       },
     );
 
@@ -306,11 +311,7 @@ export function describeAdapterContract(name: string, profile: AdapterProfile): 
         const h = await harness(true);
         await h.adapter.start();
         expect(h.adapter.status().state).toBe('connecting');
-        const mark = h.statuses.length;
-        const started = performance.now();
-        await within(h.adapter.stop(STOP_DEADLINE_MS), STOP_DEADLINE_MS + STOP_SLACK_MS, 'stop()');
-        expect(performance.now() - started).toBeLessThanOrEqual(STOP_DEADLINE_MS + STOP_SLACK_MS);
-        await neverConnectedAfter(h, mark);
+        await stopsInTimeForGood(h);
       },
     );
 

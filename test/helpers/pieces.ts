@@ -28,6 +28,12 @@ export function piece(channel: string, text: string, extra: Partial<OutboundPiec
   };
 }
 
+/** What a piece relayed from IRC carries (prefix and origin), for adapters' send tests. */
+export const FROM_IRC: Partial<OutboundPiece> = {
+  prefix: '[irc] <bob> ',
+  origin: { account: 'irc.test', channel: '#test', protocol: 'irc', gateway: 'g' },
+};
+
 /** A WireListener that keeps what it was told. */
 export function wireLog(): WireListener & { readonly lines: string[] } {
   const lines: string[] = [];

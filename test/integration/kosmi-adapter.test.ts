@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createKosmiAdapter } from '../../src/adapters/kosmi/index.js';
 import type { AdapterStatus, ChatAdapter } from '../../src/core/adapter.js';
 import type { ChatMessage, OutboundPiece } from '../../src/core/message.js';
-import { deliveryQueue, piece, sendText } from '../helpers/pieces.js';
+import { FROM_IRC, deliveryQueue, piece, sendText } from '../helpers/pieces.js';
 import {
   startKosmiEmulator,
   type KosmiEmulator,
@@ -55,11 +55,6 @@ async function setup(
   };
   return { emulator, log, sent, received, make, dataDir };
 }
-
-const FROM_IRC: Partial<OutboundPiece> = {
-  prefix: '[irc] <bob> ',
-  origin: { account: 'irc.test', channel: '#test', protocol: 'irc', gateway: 'g' },
-};
 
 function outbound(text: string): OutboundPiece {
   return piece(ROOM, text, FROM_IRC);

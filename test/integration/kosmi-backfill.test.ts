@@ -3,7 +3,7 @@ import { createKosmiAdapter } from '../../src/adapters/kosmi/index.js';
 import type { AccountCursors } from '../../src/adapters/types.js';
 import type { ChatAdapter } from '../../src/core/adapter.js';
 import type { ChatMessage } from '../../src/core/message.js';
-import { sendText } from '../helpers/pieces.js';
+import { FROM_IRC, sendText } from '../helpers/pieces.js';
 import {
   startKosmiEmulator,
   type KosmiEmulator,
@@ -16,10 +16,6 @@ import { waitFor } from '../helpers/wait-for.js';
 
 /** Issue 9 §3: nothing posted in Kosmi is lost while the relay is away, nothing relayed twice. */
 const ROOM = '@backfill';
-const FROM_IRC = {
-  prefix: '[irc] <bob> ',
-  origin: { account: 'irc.test', channel: '#test', protocol: 'irc' as const, gateway: 'g' },
-};
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();

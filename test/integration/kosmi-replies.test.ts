@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createKosmiAdapter } from '../../src/adapters/kosmi/index.js';
 import type { ChatAdapter } from '../../src/core/adapter.js';
 import type { ChatMessage } from '../../src/core/message.js';
-import { sendText } from '../helpers/pieces.js';
+import { FROM_IRC, sendText } from '../helpers/pieces.js';
 import {
   startKosmiEmulator,
   type KosmiEmulator,
@@ -19,10 +19,6 @@ import { waitFor } from '../helpers/wait-for.js';
  * §4.5, the relay's guess) becomes ChatMessage.replyTo; outgoing, piece.replyTo goes out as
  * SendMessage2's `replyToMessageId` (§4.6), and the relay's message id comes from its echo.
  */
-const FROM_IRC = {
-  prefix: '[irc] <bob> ',
-  origin: { account: 'irc.test', channel: '#test', protocol: 'irc' as const, gateway: 'g' },
-};
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();

@@ -2,13 +2,8 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sessionFile } from '../../src/adapters/matrix/files.js';
 import { DeliveryError } from '../../src/core/adapter.js';
-import {
-  FROM_IRC,
-  MatrixFixture,
-  outbound,
-  type RelayHarness,
-} from '../helpers/matrix-homeserver/fixture.js';
-import { deliveryQueue } from '../helpers/pieces.js';
+import { MatrixFixture, outbound, type RelayHarness } from '../helpers/matrix-homeserver/fixture.js';
+import { FROM_IRC, deliveryQueue } from '../helpers/pieces.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 /** Issue 4 §2 / §5: a rejected token mid-burst, refresh tokens, 429, 5xx. Sends go through the core's queue. */

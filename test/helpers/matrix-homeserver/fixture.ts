@@ -9,7 +9,7 @@ import { createMatrixAdapter, type MatrixAdapter } from '../../../src/adapters/m
 import type { AdapterStatus, SendResult } from '../../../src/core/adapter.js';
 import { matrixAccountSchema, type MatrixAccountConfig } from '../../../src/config/matrix.js';
 import type { ChatMessage, OutboundPiece } from '../../../src/core/message.js';
-import { piece } from '../pieces.js';
+import { FROM_IRC, piece } from '../pieces.js';
 import { memoryLogger, type LogLine } from '../memory-logger.js';
 import { uniqueName } from '../ports.js';
 import { waitFor } from '../wait-for.js';
@@ -129,11 +129,6 @@ export class MatrixFixture {
 }
 
 /** What the router hands a Matrix destination for a message from IRC. */
-export const FROM_IRC: Partial<OutboundPiece> = {
-  prefix: '[irc] <bob> ',
-  origin: { account: 'irc.test', channel: '#test', protocol: 'irc', gateway: 'gw' },
-};
-
 /** A piece from IRC as the router hands it over. */
 export function outbound(
   channel: string,
