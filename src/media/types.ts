@@ -17,7 +17,7 @@ export interface MediaLinks {
 export interface MediaDownload {
   /** Content-Type as the homeserver sent it. */
   readonly contentType?: string;
-  /** Content-Length when the homeserver sent one. */
+  /** Content-Length when the homeserver sent one; the proxy ignores one that is not a byte count. */
   readonly contentLength?: number;
   readonly body: Readable;
 }

@@ -29,7 +29,7 @@ export interface HttpAnswer {
  * end; any status resolves.
  */
 export function httpExchange(url: URL, options: HttpExchange): Promise<HttpAnswer> {
-  const transport = url.protocol === 'https:' ? https : http;
+  const transport = transportFor(url);
   const { method, signal } = options;
   const headers: Record<string, string> = { ...options.headers };
   if (options.body !== undefined) headers['content-length'] = String(options.body.byteLength);
@@ -58,6 +58,11 @@ export function httpExchange(url: URL, options: HttpExchange): Promise<HttpAnswe
     req.on('error', (error) => reject(signal.aborted ? abortReason(signal) : error));
     req.end(options.body);
   });
+}
+
+/** node:http or node:https, for the URL's scheme. */
+export function transportFor(url: URL): typeof http | typeof https {
+  return url.protocol === 'https:' ? https : http;
 }
 
 /** The signal's reason when it is an Error, else an AbortError. */

@@ -7,10 +7,9 @@
  * client: that one cannot be aborted and keeps sockets open after stop.
  */
 import http, { type IncomingHttpHeaders } from 'node:http';
-import https from 'node:https';
 import { MatrixApiError, MatrixNetworkError, isAbort } from './errors.js';
 import { errorMessage } from '../../core/errors.js';
-import { httpExchange, type HttpAnswer } from '../../net/http.js';
+import { httpExchange, transportFor, type HttpAnswer } from '../../net/http.js';
 
 export type QueryValue = string | number | boolean | readonly string[] | undefined | null;
 
@@ -146,9 +145,8 @@ export async function matrixStream(
   if (request.accessToken !== undefined && request.accessToken !== '')
     headers.authorization = `Bearer ${request.accessToken}`;
   const url = new URL(buildUrl(baseUrl, request.path));
-  const transport = url.protocol === 'https:' ? https : http;
   const response = await new Promise<http.IncomingMessage>((resolve, reject) => {
-    const req = transport.request(url, { method: 'GET', headers, signal: request.signal }, (res) => {
+    const req = transportFor(url).request(url, { method: 'GET', headers, signal: request.signal }, (res) => {
       clearTimeout(timer);
       resolve(res);
     });

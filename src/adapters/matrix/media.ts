@@ -64,14 +64,13 @@ export class MatrixMedia {
   }
 }
 
+/** The answer as the media proxy takes it; the proxy judges whether the length is a byte count. */
 function downloadOf(answer: StreamedResponse): MediaDownload {
   const type = answer.headers['content-type'];
-  const length = Number(answer.headers['content-length']);
+  const length = answer.headers['content-length'];
   return {
     ...(type === undefined ? {} : { contentType: type }),
-    ...(answer.headers['content-length'] !== undefined && Number.isSafeInteger(length) && length >= 0
-      ? { contentLength: length }
-      : {}),
+    ...(length === undefined ? {} : { contentLength: Number(length) }),
     body: answer.body,
   };
 }
