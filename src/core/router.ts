@@ -50,6 +50,16 @@ export interface RouterOptions {
 /** Short, unique, URL-safe: it becomes part of Matrix transaction ids. */
 const newMessageId = (): string => randomUUID().replaceAll('-', '').slice(0, 20);
 
+/** A piece as the store keeps it until its destination (account, piece.channel) confirms it. */
+const pieceRecord = (piece: OutboundPiece, account: string, enqueuedAt: number): PieceRecord => ({
+  id: piece.id,
+  messageId: piece.messageId,
+  account,
+  channel: piece.channel,
+  enqueuedAt,
+  payload: JSON.stringify(piece),
+});
+
 /** What reconfigure() did to the destination queues. */
 export interface ReconfigureResult {
   /** Queues closed (the destination left, or its account got a new adapter): pieces stay in the store. */
@@ -233,16 +243,7 @@ export class Router {
       { account: source.account, channel: source.channel, notDelivered: discarded, removals: planned.length },
       'relaying a deletion',
     );
-    this.options.store.addPieces(
-      planned.map(({ piece, account }) => ({
-        id: piece.id,
-        messageId,
-        account,
-        channel: piece.channel,
-        enqueuedAt: now,
-        payload: JSON.stringify(piece),
-      })),
-    );
+    this.options.store.addPieces(planned.map(({ piece, account }) => pieceRecord(piece, account, now)));
     if (!this.intake) return;
     for (const { queue, piece } of planned) queue.enqueue([{ piece, enqueuedAt: now }]);
   }
@@ -342,16 +343,7 @@ export class Router {
           'long message cut to the destination limit',
         );
       }
-      for (const piece of pieces) {
-        records.push({
-          id: piece.id,
-          messageId,
-          account: route.account,
-          channel: route.channel,
-          enqueuedAt: now,
-          payload: JSON.stringify(piece),
-        });
-      }
+      for (const piece of pieces) records.push(pieceRecord(piece, route.account, now));
       planned.push({ queue, pieces: pieces.map((piece) => ({ piece, enqueuedAt: now })) });
       this.counters.relayed += 1;
       this.log.debug({ id: message.id, messageId, to: route.account, pieces: pieces.length }, 'relaying');
